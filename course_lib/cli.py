@@ -1,0 +1,189 @@
+"""The `course` command line.
+
+    course list                         chapters from book.toml, with notebook and data status
+    course doctor                       versions, device, bf16, data root, datasets and weights present
+    course run NN [--scale S]           execute chapter NN's notebook headless; save the executed copy and HTML
+    course data fetch NAME...           download datasets into the data root (or say what to place where)
+    course edition learner [--out DIR]  write the learner's edition (solutions removed, checks kept)
+    course notebook sync [NN...]        rebuild .ipynb from the jupytext .py (keeping checked outputs)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+from . import book
+from .scale import PRESETS, ScaleError, get_scale
+
+
+def _chapter_arg(key: str) -> book.Chapter:
+    try:
+        return book.chapter(key)
+    except KeyError as e:
+        raise SystemExit(f"course: {e.args[0]}")
+
+
+def cmd_list(args) -> int:
+    from .data import DATASETS, dataset_present
+
+    print(f"{'#':>2}  {'status':7}  {'notebook':8}  {'data':13}  {'GPU@full':8}  title")
+    for ch in book.chapters():
+        nb = "present" if ch.notebook_path.exists() else "missing"
+        known = [d for d in ch.datasets if d in DATASETS]
+        have = sum(dataset_present(d) for d in known)
+        data = f"{have}/{len(known)} present" if known else "n/a"
+        print(f"{ch.id}  {ch.status:7}  {nb:8}  {data:13}  {'yes' if ch.gpu_at_full else 'no':8}  {ch.title}")
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    import torch
+
+    from .data import DATASETS, WEIGHTS, data_root, dataset_present, find_weights, runs_dir
+    from .train import bf16_supported, get_device
+
+    try:
+        import torchvision
+        tv = torchvision.__version__
+    except Exception as e:  # a torchvision built for another torch fails at import
+        tv = f"NOT USABLE ({type(e).__name__}: {e})"
+    dev = get_device()
+    try:
+        scale = get_scale().name
+    except ScaleError as e:
+        scale = f"INVALID: {e}"
+    rows = [
+        ("python", f"{platform.python_version()} ({sys.executable})"),
+        ("torch", torch.__version__),
+        ("torchvision", tv),
+        ("device", f"{dev}" + (f" ({torch.cuda.get_device_name(0)}, {torch.cuda.device_count()} GPU)"
+                              if dev.type == "cuda" else "")),
+        ("bf16 autocast", "yes" if dev.type == "cuda" and bf16_supported(dev) else
+         "no (fp32 on this device; bf16 autocast is used on CUDA only)"),
+        ("CPU threads", str(torch.get_num_threads())),
+        ("scale", f"{scale}   (COURSE_SCALE={os.environ.get('COURSE_SCALE', '<unset>')})"),
+        ("data root", f"{data_root()}   (COURSE_DATA_ROOT={os.environ.get('COURSE_DATA_ROOT', '<unset>')})"),
+        ("runs dir", str(runs_dir())),
+    ]
+    for name in DATASETS:
+        rows.append((f"  {name}", "present" if dataset_present(name) else f"missing -> course data fetch {name}"))
+    for name, (fname, what) in WEIGHTS.items():
+        path = find_weights(name)
+        rows.append((f"  {name}", f"present: {path}" if path else f"absent (optional: {what}, file {fname})"))
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    ch = _chapter_arg(args.chapter)
+    try:
+        scale = get_scale(args.scale).name
+    except ScaleError as e:
+        raise SystemExit(f"course: {e}")
+    if not ch.notebook_path.exists():
+        raise SystemExit(f"course: chapter {ch.id} is {ch.status}; its notebook {ch.notebook} does not exist yet")
+    out = Path(args.out) if args.out else book.REPO_ROOT / "outputs" / f"{ch.id}-{ch.slug}" / scale
+    seconds = execute_notebook(ch.notebook_path, out, scale, timeout=args.cell_timeout)
+    budget = ch.budget_s.get(scale)
+    verdict = "" if budget is None else (f" (budget {budget} s: {'OK' if seconds <= budget else 'OVER BUDGET'})")
+    print(f"chapter {ch.id} at scale {scale}: {seconds:.1f} s{verdict}\n  {out}")
+    return 0
+
+
+def execute_notebook(path: Path, out: Path, scale: str, timeout: int = 3600) -> float:
+    """Run a notebook top to bottom in a fresh kernel at `scale`; write <out>/<name>.ipynb and .html."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+    from tqdm.auto import tqdm
+
+    nb = nbformat.read(path, as_version=4)
+    os.environ["COURSE_SCALE"] = scale  # the kernel inherits this process's environment
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    with client.setup_kernel():
+        for i in tqdm(code, desc=f"{path.name} [{scale}]", unit="cell"):
+            client.execute_cell(nb.cells[i], i)
+    seconds = time.perf_counter() - start
+    out.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out / path.name)
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    (out / path.with_suffix(".html").name).write_text(html)
+    return seconds
+
+
+def cmd_data_fetch(args) -> int:
+    from .data import DataMissingError, fetch
+
+    failed = 0
+    for name in args.names:
+        try:
+            print(f"{name}: ready in {fetch(name)}")
+        except (DataMissingError, KeyError) as e:
+            print(f"{name}: {e}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+def cmd_edition(args) -> int:
+    from .exercises import write_learner_edition
+
+    out = Path(args.out) if args.out else book.REPO_ROOT / "editions" / "learner"
+    for p in write_learner_edition(out):
+        print(p)
+    return 0
+
+
+def cmd_notebook_sync(args) -> int:
+    from .notebooks import sync_notebook
+
+    chs = [_chapter_arg(k) for k in args.chapters] if args.chapters else [c for c in book.chapters()
+                                                                           if c.script_path.exists()]
+    for ch in chs:
+        sync_notebook(ch.script_path, ch.notebook_path)
+        print(f"{ch.script_path.name} -> {ch.notebook_path.name}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="course", description="The course's command line.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list", help="chapters and their status").set_defaults(fn=cmd_list)
+    sub.add_parser("doctor", help="what this machine has").set_defaults(fn=cmd_doctor)
+    r = sub.add_parser("run", help="execute a chapter's notebook headless")
+    r.add_argument("chapter", help="number (01) or slug")
+    r.add_argument("--scale", choices=list(PRESETS), default=None, help="default: $COURSE_SCALE or small")
+    r.add_argument("--out", help="output folder (default outputs/NN-slug/SCALE)")
+    r.add_argument("--cell-timeout", type=int, default=3600, help="seconds one cell may take")
+    r.set_defaults(fn=cmd_run)
+    d = sub.add_parser("data", help="datasets").add_subparsers(dest="data_cmd", required=True)
+    f = d.add_parser("fetch", help="download datasets into the data root")
+    f.add_argument("names", nargs="+")
+    f.set_defaults(fn=cmd_data_fetch)
+    e = sub.add_parser("edition", help="write an edition of the course").add_subparsers(dest="edition", required=True)
+    le = e.add_parser("learner", help="solutions removed, checks kept")
+    le.add_argument("--out", help="output folder (default editions/learner)")
+    le.set_defaults(fn=cmd_edition)
+    n = sub.add_parser("notebook", help="notebook maintenance").add_subparsers(dest="nb_cmd", required=True)
+    s = n.add_parser("sync", help="rebuild .ipynb from the jupytext .py")
+    s.add_argument("chapters", nargs="*")
+    s.set_defaults(fn=cmd_notebook_sync)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

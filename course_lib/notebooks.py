@@ -1,0 +1,66 @@
+"""Notebook pairs: the jupytext percent-format `.py` is the source reviewers read; the `.ipynb` is built from it.
+
+Committed `.ipynb` files carry no outputs, except the text outputs of cells marked `# NBVAL_CHECK_OUTPUT`
+(deterministic cells whose printed values nbval compares). That keeps the repository small and diffs readable;
+`course run NN` produces a fully executed copy (and HTML) under outputs/.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CHECK_MARK = "NBVAL_CHECK_OUTPUT"
+
+
+def _cells(nb) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [(c.cell_type, c.source.strip(), tuple(c.get("metadata", {}).get("tags", []))) for c in nb.cells]
+
+
+def read_pair(py: Path, ipynb: Path):
+    import jupytext
+    import nbformat
+
+    return jupytext.read(py), nbformat.read(ipynb, as_version=4)
+
+
+def differences(py: Path, ipynb: Path) -> list[str]:
+    """Where the .ipynb differs from the .py (cell types, sources, tags); empty when in sync."""
+    a, b = read_pair(py, ipynb)
+    ca, cb = _cells(a), _cells(b)
+    out = []
+    if len(ca) != len(cb):
+        out.append(f"{py.name} has {len(ca)} cells, {ipynb.name} has {len(cb)}")
+    for i, (x, y) in enumerate(zip(ca, cb)):
+        if x != y:
+            out.append(f"cell {i}: {x[1][:60]!r} != {y[1][:60]!r}")
+    return out
+
+
+def sync_notebook(py: Path, ipynb: Path, scale: str = "smoke") -> None:
+    """Write `ipynb` from `py`. Cells marked NBVAL_CHECK_OUTPUT get the outputs of a run at `scale`."""
+    import jupytext
+    import nbformat
+
+    nb = jupytext.read(py)
+    nb.metadata.pop("jupytext", None)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    checked = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and CHECK_MARK in c.source]
+    if checked:
+        from nbclient import NotebookClient
+
+        os.environ["COURSE_SCALE"] = scale
+        run = nbformat.from_dict(nb)
+        NotebookClient(run, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(py.parent)}}).execute()
+        for i in checked:
+            nb.cells[i].outputs = [o for o in run.cells[i].outputs if o.output_type == "stream"]
+    for i, c in enumerate(nb.cells):
+        if c.cell_type == "code":
+            c.execution_count = None
+            c.metadata.pop("execution", None)
+            if i not in checked:
+                c.outputs = []
+    nbformat.validate(nb)
+    nbformat.write(nb, ipynb)

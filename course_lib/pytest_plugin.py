@@ -1,0 +1,101 @@
+"""The course's pytest plugin (enabled in pyproject.toml with `-p course_lib.pytest_plugin`).
+
+- Runs the suite at COURSE_SCALE=smoke, writing training runs to a temporary folder.
+- Points the data root at an offline copy when one is available and COURSE_DATA_ROOT is unset:
+  $COURSE_TEST_DATA, else `../shared/data` beside the repository. The copy goes to a temporary folder because
+  torchvision unpacks the `.gz` files next to them.
+- Collects only the notebooks of chapters that book.toml marks `ready`.
+- Enforces each notebook's smoke-scale time budget from book.toml: the last cell of a notebook that ran over
+  budget fails, with the measured time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from .book import REPO_ROOT, chapters
+
+_times: dict[str, float] = {}
+_last_cell: dict[str, str] = {}
+
+
+def _offline_data() -> Path | None:
+    env = os.environ.get("COURSE_TEST_DATA")
+    if env:
+        return Path(env)
+    shared = REPO_ROOT.parent / "shared" / "data"
+    return shared if shared.is_dir() else None
+
+
+def pytest_configure(config):
+    os.environ.setdefault("COURSE_SCALE", "smoke")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    tmp = Path(tempfile.mkdtemp(prefix="course-tests-"))
+    os.environ.setdefault("COURSE_RUNS_DIR", str(tmp / "runs"))
+    if "COURSE_DATA_ROOT" not in os.environ:
+        src = _offline_data()
+        if src is not None:
+            dst = tmp / "data"
+            shutil.copytree(src, dst)
+            for p in dst.rglob("*"):
+                p.chmod(p.stat().st_mode | 0o200)  # the offline copy may be read-only
+            os.environ["COURSE_DATA_ROOT"] = str(dst)
+    config._course_tmp = tmp
+
+
+def pytest_unconfigure(config):
+    tmp = getattr(config, "_course_tmp", None)
+    if tmp is not None:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _chapter_by_notebook() -> dict[Path, object]:
+    return {c.notebook_path.resolve(): c for c in chapters()}
+
+
+def pytest_ignore_collect(collection_path: Path, config):
+    if collection_path.suffix == ".ipynb":
+        if ".ipynb_checkpoints" in collection_path.parts:
+            return True
+        ch = _chapter_by_notebook().get(collection_path.resolve())
+        return ch is None or not ch.ready
+    return None
+
+
+def pytest_collection_modifyitems(session, config, items):
+    for item in items:
+        if str(item.path).endswith(".ipynb"):
+            _last_cell[str(item.path)] = item.nodeid
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    path = str(item.path)
+    if not path.endswith(".ipynb"):
+        return
+    _times[path] = _times.get(path, 0.0) + rep.duration
+    if rep.when == "call" and _last_cell.get(path) == item.nodeid and rep.passed:
+        ch = _chapter_by_notebook().get(Path(path).resolve())
+        scale = os.environ.get("COURSE_SCALE", "smoke")
+        budget = ch.budget_s.get(scale) if ch is not None else None
+        took = _times[path]
+        item.config._course_nb_times = getattr(item.config, "_course_nb_times", {}) | {Path(path).name: took}
+        if budget is not None and took > budget:
+            rep.outcome = "failed"
+            rep.longrepr = (f"{Path(path).name} took {took:.1f} s at scale {scale}, over its budget of "
+                            f"{budget} s (book.toml)")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    times = getattr(config, "_course_nb_times", {})
+    if times:
+        terminalreporter.section("notebook times")
+        for name, t in sorted(times.items()):
+            terminalreporter.write_line(f"{name}: {t:.1f} s")

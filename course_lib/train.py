@@ -1,0 +1,194 @@
+"""Devices, seeding, the two-player step, and one explicit training loop for GANs.
+
+The step is the lesson, so it is written out in two plain functions:
+
+    d_step -- D ascends V(D, G) on a real batch and a *detached* fake batch
+    g_step -- G descends its loss through the *updated* D
+
+`train_gan` only wraps that step with what a long run needs (bf16 autocast on CUDA, a progress bar, a metrics
+log, sample grids, checkpoints and resume). It is the same step at every scale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import random
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from . import losses
+from .checkpoint import load_checkpoint, save_checkpoint
+from .runlog import RunLog
+
+# ----------------------------------------------------------------------------------------------------------
+# Devices and precision
+# ----------------------------------------------------------------------------------------------------------
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """CUDA if present, else Apple MPS, else CPU (or the device named by `prefer`)."""
+    if prefer:
+        return torch.device(prefer)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def bf16_supported(device: torch.device) -> bool:
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu"  # CPU kernels exist, but are slow: autocast() below keeps CPU in fp32
+
+
+def autocast(device: torch.device) -> Callable[[], contextlib.AbstractContextManager]:
+    """A factory of autocast contexts: bf16 on CUDA, a no-op elsewhere (fp32 is faster on CPU)."""
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return functools.partial(torch.autocast, device_type="cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)  # also seeds CUDA
+
+
+def set_threads(n: int | None = None) -> int:
+    """Use the physical cores we have; returns the thread count."""
+    import os
+
+    if n is None:
+        n = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+    torch.set_num_threads(n)
+    return n
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The two-player step
+# ----------------------------------------------------------------------------------------------------------
+
+
+def d_step(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, opt_D: torch.optim.Optimizer,
+           loss: Callable = losses.d_loss, amp=contextlib.nullcontext) -> dict[str, torch.Tensor]:
+    """One update of D: minimise -V(D, G) = -E[log D(x)] - E[log(1 - D(G(z)))]."""
+    with amp():
+        real_logits = D(real)  # (B, 1)
+        # detach: this loss must move D only; without it backward() would also fill G's gradients
+        fake_logits = D(fake.detach())  # (B, 1)
+        loss_D = loss(real_logits, fake_logits)
+    opt_D.zero_grad(set_to_none=True)
+    loss_D.backward()
+    opt_D.step()
+    return {"loss_D": loss_D.detach(),
+            "D_real": torch.sigmoid(real_logits.detach().float()).mean(),
+            "D_fake": torch.sigmoid(fake_logits.detach().float()).mean()}
+
+
+def g_step(D: nn.Module, fake: torch.Tensor, opt_G: torch.optim.Optimizer,
+           loss: Callable = losses.g_loss_nonsaturating, amp=contextlib.nullcontext) -> dict[str, torch.Tensor]:
+    """One update of G through the current D. D's parameters receive gradients but opt_G only steps G."""
+    with amp():
+        loss_G = loss(D(fake))
+    opt_G.zero_grad(set_to_none=True)
+    loss_G.backward()
+    opt_G.step()
+    return {"loss_G": loss_G.detach()}
+
+
+def gan_step(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, opt_D: torch.optim.Optimizer,
+             real: torch.Tensor, z_dim: int, *, d_loss: Callable = losses.d_loss,
+             g_loss: Callable = losses.g_loss_nonsaturating, amp=contextlib.nullcontext) -> dict[str, torch.Tensor]:
+    """D step on (real, G(z)), then G step on the same fake batch through the updated D."""
+    z = torch.randn(real.shape[0], z_dim, device=real.device)  # (B, Z)
+    with amp():
+        fake = G(z)  # same shape as real
+    stats = d_step(D, real, fake, opt_D, d_loss, amp)
+    stats |= g_step(D, fake, opt_G, g_loss, amp)
+    return stats
+
+
+# ----------------------------------------------------------------------------------------------------------
+# A long run: the same step, with progress, a log, samples and checkpoints
+# ----------------------------------------------------------------------------------------------------------
+
+
+def train_gan(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, opt_D: torch.optim.Optimizer,
+              batches, *, steps: int, z_dim: int, d_loss: Callable = losses.d_loss,
+              g_loss: Callable = losses.g_loss_nonsaturating, run_dir: Path | str | None = None,
+              log_every: int = 50, ckpt_every: int | None = None, sample_every: int | None = None,
+              progress: bool = True, desc: str = "GAN",
+              on_step: Callable[[int], None] | None = None) -> RunLog:
+    """Train for `steps` GAN steps. With `run_dir`, resume from `run_dir/checkpoint.pt` if it exists,
+    save there every `ckpt_every` steps and at the end, log to `run_dir/metrics.jsonl` and save sample grids
+    of a fixed z to `run_dir/samples/`.
+
+    `batches` yields real batches and may have `state_dict()` / `load_state_dict()` (see data.Batches), which
+    the checkpoint carries so a resumed run sees the same data order as an uninterrupted one.
+    """
+    from tqdm.auto import tqdm
+
+    device = next(G.parameters()).device
+    amp = autocast(device)
+    run_dir = Path(run_dir) if run_dir is not None else None
+    ckpt = run_dir / "checkpoint.pt" if run_dir is not None else None
+    log = RunLog(run_dir / "metrics.jsonl" if run_dir is not None else None)
+    fixed_z = torch.randn(64, z_dim, generator=torch.Generator().manual_seed(1234)).to(device)  # (64, Z)
+
+    start = 0
+    if ckpt is not None and ckpt.exists():
+        state = load_checkpoint(ckpt, models={"G": G, "D": D}, optimizers={"G": opt_G, "D": opt_D},
+                                map_location=device)
+        start = state["step"]
+        if hasattr(batches, "load_state_dict") and "batches" in state["extra"]:
+            batches.load_state_dict(state["extra"]["batches"])
+        log.truncate(start)
+
+    def save(step):
+        extra = {"batches": batches.state_dict()} if hasattr(batches, "state_dict") else {}
+        save_checkpoint(ckpt, step=step, models={"G": G, "D": D}, optimizers={"G": opt_G, "D": opt_D}, extra=extra)
+
+    G.train(), D.train()
+    bar = tqdm(range(start, steps), initial=start, total=steps, desc=desc, disable=not progress,
+               unit="step", mininterval=1.0)
+    for step in bar:
+        real = next(batches)
+        real = real.to(device, non_blocking=True)
+        stats = gan_step(G, D, opt_G, opt_D, real, z_dim, d_loss=d_loss, g_loss=g_loss, amp=amp)
+        done = step + 1
+        if done % log_every == 0 or done == steps:
+            row = {k: v.item() for k, v in stats.items()}
+            log.log(done, **row)
+            bar.set_postfix(loss_D=f"{row['loss_D']:.3f}", loss_G=f"{row['loss_G']:.3f}", refresh=False)
+        if run_dir is not None and sample_every and (done % sample_every == 0 or done == steps):
+            save_samples(G, fixed_z, run_dir / "samples" / f"step_{done:07d}.png")
+        if ckpt is not None and ((ckpt_every and done % ckpt_every == 0) or done == steps):
+            save(done)
+        if on_step is not None:
+            on_step(done)
+    bar.close()
+    return log
+
+
+@torch.no_grad()
+def save_samples(G: nn.Module, z: torch.Tensor, path: Path) -> None:
+    """Save G(z) as an image grid (images) or a scatter plot (2-D points)."""
+    from . import plotting
+
+    was_training = G.training
+    G.eval()
+    x = G(z).float().cpu()
+    G.train(was_training)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if x.ndim == 4:
+        import torchvision
+
+        torchvision.utils.save_image(plotting.to_unit(x), path, nrow=8)
+    else:
+        fig = plotting.scatter_2d(x)
+        fig.savefig(path, dpi=80)
+        plotting.close(fig)
