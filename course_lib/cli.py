@@ -6,6 +6,7 @@
     course data fetch NAME...           download datasets into the data root (or say what to place where)
     course edition learner [--out DIR]  write the learner's edition (solutions removed, checks kept)
     course notebook sync [NN...]        rebuild .ipynb from the jupytext .py (keeping checked outputs)
+    course train RECIPE [options]       a full-scale training run (`course train RECIPE --help` for its options)
 """
 
 from __future__ import annotations
@@ -154,6 +155,22 @@ def cmd_notebook_sync(args) -> int:
     return 0
 
 
+# course train RECIPE: each recipe is a function main(argv) -> int in the module that defines its models' run.
+# One line a recipe; the recipe parses its own options.
+TRAIN_RECIPES: dict[str, str] = {
+}
+
+
+def cmd_train(args) -> int:
+    import importlib
+
+    if args.recipe not in TRAIN_RECIPES:
+        known = ", ".join(sorted(TRAIN_RECIPES)) or "(none yet)"
+        raise SystemExit(f"course: unknown training recipe {args.recipe!r}; recipes: {known}")
+    module, fn = TRAIN_RECIPES[args.recipe].split(":")
+    return getattr(importlib.import_module(module), fn)(args.rest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="course", description="The course's command line.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -177,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = n.add_parser("sync", help="rebuild .ipynb from the jupytext .py")
     s.add_argument("chapters", nargs="*")
     s.set_defaults(fn=cmd_notebook_sync)
+    t = sub.add_parser("train", help="a full-scale training run", add_help=False)
+    t.add_argument("recipe")
+    t.add_argument("rest", nargs=argparse.REMAINDER)
+    t.set_defaults(fn=cmd_train)
     return p
 
 
