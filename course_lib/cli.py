@@ -158,6 +158,8 @@ def cmd_notebook_sync(args) -> int:
 # course train RECIPE: each recipe is a function main(argv) -> int in the module that defines its models' run.
 # One line a recipe; the recipe parses its own options.
 TRAIN_RECIPES: dict[str, str] = {
+    "mae": "course_lib.mae_run:pretrain_main",
+    "mae-finetune": "course_lib.mae_run:finetune_main",
     "classifier": "course_lib.features:main",
 }
 
