@@ -1,0 +1,48 @@
+"""course train mae / mae-finetune: schedule, augmentation, and a tiny CPU run with resume."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import torch
+
+from course_lib import mae_run
+from course_lib.checkpoint import read_checkpoint
+
+
+def test_lr_schedule():
+    assert mae_run.lr_at(0, 100, 1.0, 10) == 0.1
+    assert mae_run.lr_at(9, 100, 1.0, 10) == 1.0
+    assert math.isclose(mae_run.lr_at(55, 100, 1.0, 10), 0.5)  # half-way through the cosine
+    assert math.isclose(mae_run.lr_at(100, 100, 1.0, 10, final=0.01), 0.01)
+
+
+def test_augment_is_a_crop_and_flip():
+    x = torch.arange(2 * 1 * 6 * 6, dtype=torch.float32).reshape(2, 1, 6, 6)
+    assert torch.equal(mae_run.augment(x, 0, False), x)
+    g = torch.Generator().manual_seed(0)
+    y = mae_run.augment(x, 2, True, g)
+    assert y.shape == x.shape
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2), mode="reflect")
+    for b in range(2):  # every output is some 6x6 window of the padded image, possibly mirrored
+        wins = [padded[b, :, i:i + 6, j:j + 6] for i in range(5) for j in range(5)]
+        assert any(torch.equal(y[b], w) or torch.equal(y[b], w.flip(-1)) for w in wins)
+
+
+def test_pretrain_resume_and_finetune(tmp_path, capsys):
+    run = tmp_path / "mae"
+    common = ["--dataset", "mnist", "--preset", "small", "--width", "32", "--patch", "7", "--n-train", "256",
+              "--batch", "32", "--log-every", "2", "--ckpt-every", "2", "--eval-every", "100", "--run-dir", str(run)]
+    assert mae_run.pretrain_main(common + ["--steps", "4"]) == 0
+    assert read_checkpoint(run / "checkpoint.pt")["step"] == 4
+    assert mae_run.pretrain_main(common + ["--steps", "6"]) == 0
+    assert "resumed from" in capsys.readouterr().out
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "loss" in r] == [2, 4, 6]
+    assert any("knn_acc" in r for r in rows) and (run / "samples").is_dir()
+    ft = tmp_path / "ft"
+    assert mae_run.finetune_main(["--init", str(run / "checkpoint.pt"), "--dataset", "mnist", "--n-train", "256",
+                                  "--batch", "32", "--steps", "2", "--eval-every", "2", "--run-dir", str(ft)]) == 0
+    rows = [json.loads(line) for line in (ft / "metrics.jsonl").read_text().splitlines()]
+    assert 0.0 <= rows[-1]["test_acc"] <= 1.0
