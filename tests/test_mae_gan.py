@@ -12,6 +12,14 @@ from course_lib.models import mae as M
 from course_lib.models import mae_gan as MG
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def tiny_mae():
     torch.manual_seed(0)
     return M.MAE(img_size=8, patch_size=2, in_chans=1, dim=16, depth=1, heads=2, dec_dim=8, dec_depth=1, dec_heads=2)
