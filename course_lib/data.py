@@ -157,6 +157,8 @@ def fetch(name: str, root: Path | None = None) -> Path:
 
     info = DATASETS[_canonical(name)]
     root = Path(root) if root is not None else data_root()
+    if dataset_present(info.name, root):
+        return check_dataset(info.name, root)
     root.mkdir(parents=True, exist_ok=True)
     cls = getattr(torchvision.datasets, info.tv_class)
     try:
@@ -239,6 +241,12 @@ class Mixture:
         k = torch.randint(len(self.centers), (n,), generator=generator)  # (n,)
         noise = torch.randn(n, self.dim, generator=generator)  # (n, d)
         return self.centers[k] + self.std * noise  # (n, d)
+
+    def batches(self, batch_size: int, seed: int = 0):
+        """An endless, seeded stream of batches (B, d)."""
+        g = torch.Generator().manual_seed(seed)
+        while True:
+            yield self.sample(batch_size, g)
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log p(x) for x of shape (n, d): log-mean-exp over the components."""
