@@ -161,6 +161,8 @@ TRAIN_RECIPES: dict[str, str] = {
     "mae": "course_lib.mae_run:pretrain_main",
     "mae-finetune": "course_lib.mae_run:finetune_main",
     "classifier": "course_lib.features:main",
+    "sagan": "course_lib.models.sagan:main",
+    "pix2pix": "course_lib.models.pix2pix:main",
 }
 
 

@@ -60,12 +60,14 @@ def load_side_by_side(name: str = "facades", *, split: str = "train", size: int 
 
     `n` keeps the first n files (in numeric order), so every call sees the same pairs.
     """
-    from torchvision.io import ImageReadMode, decode_image, read_file
+    import numpy as np
+    from PIL import Image
 
     files = pair_files(name, split, root)[:n]
     xs, ys = [], []
     for f in files:  # decoding a JPEG is per file; everything after it is batched
-        img = decode_image(read_file(str(f)), mode=ImageReadMode.RGB)  # (3, H, 2W) uint8
+        with Image.open(f) as im:
+            img = torch.from_numpy(np.asarray(im.convert("RGB")).copy()).permute(2, 0, 1)  # (3, H, 2W) uint8
         x, y = split_pair(img, size)
         xs.append(x), ys.append(y)
     return torch.stack(xs), torch.stack(ys)  # (N, 3, size, size) each

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 
 import torch
 import torch.nn.functional as F
@@ -197,3 +198,114 @@ def translate(G: nn.Module, x: torch.Tensor, batch_size: int = 64, amp=contextli
         with amp():
             out.append(G(x[i:i + batch_size].to(device)).float().cpu())  # (b, Cy, S, S)
     return torch.cat(out)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The full-scale run: `course train pix2pix`
+# ----------------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`course train pix2pix [options]`: the notebook's Pix2Pix step at any scale, with checkpoints and resume."""
+    import argparse
+    from pathlib import Path
+
+    import torchvision
+    from tqdm.auto import tqdm
+
+    from .. import data, features, image_metrics, paired
+    from ..checkpoint import load_checkpoint, save_checkpoint
+    from ..runlog import RunLog
+    from ..scale import get_scale
+
+    p = argparse.ArgumentParser(prog="course train pix2pix", description=main.__doc__)
+    p.add_argument("--dataset", default="facades", help="facades (default), edges-fashion-mnist or edges-mnist")
+    p.add_argument("--scale", default=None, help="smoke, small or full (default: $COURSE_SCALE)")
+    p.add_argument("--size", type=int, default=256, help="image side for facades (default 256; edges: 32)")
+    p.add_argument("--steps", type=int, help="default: the scale's image_steps")
+    p.add_argument("--batch-size", type=int, default=1, help="default 1, as in the paper")
+    p.add_argument("--width", type=int, default=64, help="channels of the first layer of G and D (paper: 64)")
+    p.add_argument("--n-layers", type=int, default=3, help="PatchGAN layers: 3 -> 70x70 patches")
+    p.add_argument("--loss", choices=["l1", "cgan", "both"], default="both", help="the ablation (default: both)")
+    p.add_argument("--lam", type=float, default=100.0, help="lambda of the L1 term (default 100)")
+    p.add_argument("--no-skips", action="store_true", help="the encoder-decoder instead of the U-Net")
+    p.add_argument("--run-dir", help="default: <runs dir>/pix2pix-<dataset>-<loss>[-encdec]")
+    p.add_argument("--device", help="default: cuda if present, else cpu")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+
+    S = get_scale(args.scale)
+    train.seed_everything(args.seed)
+    device = train.get_device(args.device)
+    amp = train.autocast(device)  # bf16 on CUDA, fp32 elsewhere
+    if args.dataset == "facades":
+        x, y = paired.load_side_by_side("facades", split="train", size=args.size)  # (N, 3, S, S) each
+        split = next((s for s in ("test", "val") if (data.data_root() / "facades" / s).is_dir()), None)
+        x_te, y_te = (paired.load_side_by_side("facades", split=split, size=args.size) if split
+                      else (x[-10:], y[-10:]))
+        if not split:
+            x, y = x[:-10], y[:-10]
+            print("no facades/test or facades/val folder: evaluating on the last 10 training pairs, held out")
+    else:
+        name = args.dataset.removeprefix("edges-")
+        x, y = paired.edges_to_image(name, train=True, n=S.n_train)  # (N, 1, 32, 32) each
+        x_te, y_te = paired.edges_to_image(name, train=False, n=S.n_eval)
+    depth = int(math.log2(x.shape[-1]))  # halve down to a 1x1 bottleneck
+    G = UNet(in_channels=x.shape[1], out_channels=y.shape[1], depth=depth, width=args.width,
+             skips=not args.no_skips).to(device)
+    D = PatchGAN(in_channels=x.shape[1] + y.shape[1], width=args.width, n_layers=args.n_layers).to(device)
+    D = None if args.loss == "l1" else D
+    lam = 0.0 if args.loss == "cgan" else args.lam
+    opt_G, opt_D = optimizers(G, D)
+    batches = data.Batches(x.to(device), y.to(device), batch_size=min(args.batch_size, len(x)), seed=args.seed)
+    steps = args.steps or S.image_steps
+    name = f"pix2pix-{args.dataset}-{args.loss}{'-encdec' if args.no_skips else ''}"
+    run_dir = Path(args.run_dir) if args.run_dir else data.runs_dir() / name
+    ckpt, log = run_dir / "checkpoint.pt", RunLog(run_dir / "metrics.jsonl")
+    models = {"G": G} | ({"D": D} if D is not None else {})
+    opts = {"G": opt_G} | ({"D": opt_D} if D is not None else {})
+
+    start = 0
+    if ckpt.exists():
+        state = load_checkpoint(ckpt, models=models, optimizers=opts, map_location=device)
+        start = state["step"]
+        batches.load_state_dict(state["extra"]["batches"])
+        log.truncate(start)
+        print(f"resumed {ckpt} at step {start}")
+    bar = tqdm(range(start, steps), initial=start, total=steps, desc=name, unit="step", mininterval=1.0)
+    for step in bar:
+        xb, yb = next(batches)
+        stats = pix2pix_step(G, D, opt_G, opt_D, xb, yb, lam=lam, amp=amp)
+        done = step + 1
+        if done % S.log_every == 0 or done == steps:
+            row = {k: v.item() for k, v in stats.items() if not k.startswith("D_")}
+            log.log(done, **row)
+            bar.set_postfix(L1=f"{row['L1']:.3f}", refresh=False)
+        if done % S.ckpt_every == 0 or done == steps:
+            out = translate(G, x_te[:8], amp=amp)  # (8, Cy, S, S)
+            grid = torch.cat([x_te[:8].expand(-1, out.shape[1], -1, -1), out, y_te[:8]])  # (24, Cy, S, S)
+            (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+            torchvision.utils.save_image(data.to_unit(grid), run_dir / "samples" / f"step_{done:07d}.png", nrow=8)
+            save_checkpoint(ckpt, step=done, models=models, optimizers=opts, extra={"batches": batches.state_dict()})
+    bar.close()
+
+    out = translate(G, x_te, amp=amp)  # (N_test, Cy, S, S)
+    a, b = data.to_unit(out), data.to_unit(y_te)
+    result = {"L1": (out - y_te).abs().mean().item(), "PSNR dB": image_metrics.psnr(a, b).mean().item(),
+              "SSIM": image_metrics.ssim(a, b).mean().item()}
+    if args.dataset == "facades":
+        net = features.inception(device=device) if data.find_weights("inception-fid") else None
+    else:
+        net = features.course_classifier(args.dataset.removeprefix("edges-"), device=device)
+        out, y_te = paired.crop_to(out, 28), paired.crop_to(y_te, 28)
+    if net is not None:
+        s = features.score(net, features.extract_features(net, y_te), features.extract_features(net, out),
+                           verbose=False, kid_subset=min(1000, len(out)))
+        result[features.fd_name(net)] = s["fd"]
+    else:
+        print("FID (Inception) not computed: the Inception weights are absent (see `course doctor`)")
+    log.log(steps, **result)
+    for k, v in result.items():
+        print(f"{name} step {steps}: {k} = {v:.4f}")
+    print(f"checkpoint, metrics.jsonl and samples/ in {run_dir}")
+    return 0
