@@ -397,9 +397,14 @@ print(f"supervised AAE: {100 * in_own:.1f}% of test codes lie in their own digit
 #   deterministic: no reparameterisation trick is needed for gradients to reach it.
 # * The prior can be anything we can sample: Gaussian, mixture, swiss roll. The codes fill it, and decoding a
 #   prior sample gives a digit.
-# * Measured on test images: the energy distance between codes and prior drops by an order of magnitude
-#   against the plain AE (and stays several times lower after standardising the AE's codes), at a modest
-#   cost in reconstruction error; with labels, digits land in their own components.
+# * Measured on test images (at `small`, 1500 steps): energy distance between codes and prior 0.06–0.23 for
+#   the three AAEs against 0.81 for the plain AE's codes vs $\mathcal N(0,I)$, and 0.012–0.023 against 0.039
+#   once the AE's codes are standardised; reconstruction MSE 0.181–0.182 against 0.167; 5-NN accuracy about
+#   0.60 against 0.70. The adversarial phase buys a code space we can sample, at a small price in
+#   reconstruction and class separation.
+# * With labels given to $D$, the fraction of codes in their own digit's component measures how far the
+#   supervised AAE got; within the `small` budget it only starts to separate the digits (17 % against 10 %
+#   chance at `small`): this variant needs more steps than the unsupervised one.
 #
 # Next: **chapter 05 — VAE and VAE-GAN**, where the encoder outputs a *distribution*, the prior is matched
 # with a KL term instead of a discriminator, and a discriminator comes back to sharpen the images.
