@@ -161,9 +161,6 @@ TRAIN_RECIPES: dict[str, str] = {
     "mae": "course_lib.mae_run:pretrain_main",
     "mae-finetune": "course_lib.mae_run:finetune_main",
     "classifier": "course_lib.features:main",
-    "dcgan": "course_lib.gan_runs:dcgan_main",
-    "sngan": "course_lib.gan_runs:sngan_main",
-    "wgan-gp": "course_lib.gan_runs:wgan_gp_main",
     "sagan": "course_lib.models.sagan:main",
     "pix2pix": "course_lib.models.pix2pix:main",
     "aae": "course_lib.models.aae:main",
@@ -180,12 +177,6 @@ def cmd_train(args) -> int:
         raise SystemExit(f"course: unknown training recipe {args.recipe!r}; recipes: {known}")
     module, fn = TRAIN_RECIPES[args.recipe].split(":")
     return getattr(importlib.import_module(module), fn)(args.rest)
-
-
-def cmd_bench(args) -> int:
-    from .gan_runs import bench
-
-    return bench(args.rest)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -215,9 +206,6 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("recipe")
     t.add_argument("rest", nargs=argparse.REMAINDER)
     t.set_defaults(fn=cmd_train)
-    b = sub.add_parser("bench", help="GAN training throughput on this device (`course bench --help`)", add_help=False)
-    b.add_argument("rest", nargs=argparse.REMAINDER)
-    b.set_defaults(fn=cmd_bench)
     return p
 
 
