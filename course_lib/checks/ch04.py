@@ -26,9 +26,12 @@ def aae_d_loss(fn) -> None:
         raise AssertionError("sign: D *minimises* -E[log D(z_prior)] - E[log(1 - D(E(x)))], a cross-entropy ≥ 0")
     assert torch.allclose(got, want, atol=1e-5), \
         f"expected -E[log D(z_prior)] - E[log(1 - D(E(x)))] = {float(want):.5f}, got {float(got):.5f}"
-    far = torch.as_tensor(_call(fn, torch.tensor([[300.0]]), torch.tensor([[-300.0]])))
-    assert torch.isfinite(far) and float(far) < 1e-6, \
-        "a D that is right with logits ±300 should give a loss ≈ 0, finite: use softplus, not log(sigmoid(.))"
+    right = torch.as_tensor(_call(fn, torch.tensor([[300.0]]), torch.tensor([[-300.0]])))
+    assert float(right) < 1e-6, "a D that is right with logits ±300 should give a loss of about 0"
+    wrong = torch.as_tensor(_call(fn, torch.tensor([[-300.0]]), torch.tensor([[300.0]])))
+    assert torch.isfinite(wrong) and abs(float(wrong) - 600.0) < 1e-3, \
+        ("a D that is confidently wrong (logits ∓300) should give a loss of about 600, finite: "
+         "log(sigmoid(-300)) underflows to -inf; use softplus: -log σ(l) = softplus(-l)")
     _ok("AAE discriminator loss: prior codes are real, encoded codes are fake, computed stably on logits")
 
 
