@@ -381,12 +381,14 @@ for name, r in table.items():
 print(f"{'real':10} {'':>24} {'':>25} {vae.sharpness(x_test):10.4f}")
 
 # %% [markdown]
-# What to read in the table (at `small`): the VAE-GAN's samples score a lower FD than the VAE's and are much
-# sharper, closer to the real digits' sharpness; the plain GAN is in the same league for sample quality but
-# has no encoder and therefore no reconstructions. The VAE-GAN's reconstructions have a *higher* pixel MSE than
-# the VAE's even though they look crisper: its reconstruction is measured in feature space, so it keeps the
-# character of a stroke rather than its exact pixels. Pixel error and perceived quality disagree, a theme that
-# returns in chapter 10 (super-resolution).
+# How to read the table: compare each model's sharpness with the real digits' (the VAE's falls short: blur),
+# and the FD / KID columns for how close the samples' features are to real ones. What Larsen et al. report, and
+# what this comparison is built to test, is that the VAE-GAN's samples are sharper and closer to the data than
+# the VAE's, while the plain GAN has no encoder and therefore no reconstructions. Expect the VAE-GAN's
+# reconstructions to have a *higher* pixel MSE than the VAE's even when they look crisper: its reconstruction
+# is measured in feature space, so it keeps the character of a stroke rather than its exact pixels. Pixel
+# error and perceived quality disagree, a theme that returns in chapter 10 (super-resolution). At `smoke` the
+# numbers mean nothing; read them at `small` or above.
 #
 # ## 4 · Exercises
 #
@@ -432,7 +434,7 @@ check.vaegan_decoder_loss(vaegan_decoder_loss)
 #   code could stand for, and the KL makes codes overlap.
 # * VAE-GAN measures reconstruction in a discriminator's feature layer and adds the GAN loss to the decoder;
 #   encoder, decoder and discriminator each minimise their own loss, trained jointly.
-# * Measured with the same networks and budget: the VAE-GAN's samples are sharper and have a lower
-#   FD (course classifier) than the VAE's, and unlike the plain GAN it also encodes and reconstructs.
+# * Compared with the same networks and budget: sample sharpness against the real digits', and FD / KID on the
+#   course classifier's features (not FID); unlike the plain GAN, the VAE-GAN also encodes and reconstructs.
 #
 # Next: **chapter 06 — Self-attention GAN**.
