@@ -301,7 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
-    S = get_scale(args.scale)
+    if args.scale:  # the feature network (course_lib.features) reads the scale from the environment too
+        import os
+        os.environ["COURSE_SCALE"] = args.scale
+    S = get_scale()
     train.seed_everything(args.seed)
     device = train.get_device(args.device)
     amp = train.autocast(device)  # bf16 on CUDA, fp32 elsewhere
