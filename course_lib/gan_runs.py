@@ -1,0 +1,235 @@
+"""Full-scale runs of chapters 02-03: `course train dcgan|sngan|wgan-gp` and `course bench`.
+
+The same step as the notebooks (`gan_zoo.zoo_step`, i.e. `train.d_step` then `train.g_step`), wrapped with what
+a GPU run needs: bf16 autocast on CUDA, channels_last, optional torch.compile, DistributedDataParallel under
+torchrun (each process a shard of the global batch), checkpoints every N steps with resume, the best checkpoint
+kept by FD/FID, sample grids, a metrics log and a progress bar with steps/s. It runs on a CPU too (tiny settings).
+
+    course train dcgan   --dataset cifar10 --scale full      # DCGAN, non-saturating, Adam(2e-4, 0.5)
+    course train sngan   --dataset cifar10 --scale full      # ResNet + spectral norm, hinge, n_critic 5
+    course train wgan-gp --dataset cifar10 --scale full      # ResNet, Wasserstein + GP (λ = 10), n_critic 5
+    torchrun --nproc_per_node=8 -m course_lib.cli train sngan --dataset cifar10 --scale full
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from . import data, distributed, features, gan_zoo, metrics, train
+from .checkpoint import load_checkpoint, save_checkpoint
+from .runlog import RunLog
+from .scale import get_scale
+
+ARCHS = {
+    # name: (recipe, model family)
+    "dcgan": (gan_zoo.Recipe("dcgan", loss="non-saturating", lr_G=2e-4, lr_D=2e-4), "dcgan"),
+    "sngan": (gan_zoo.Recipe("sngan", loss="hinge", n_critic=5, spectral_norm=True, lr_G=2e-4, lr_D=2e-4,
+                             betas=(0.0, 0.9)), "resnet"),
+    "wgan-gp": (gan_zoo.Recipe("wgan-gp", loss="wgan", n_critic=5, gp=10.0, lr_G=2e-4, lr_D=2e-4), "resnet"),
+}
+
+
+def build_models(arch: str, *, channels: int, image_size: int, width: int):
+    recipe, family = ARCHS[arch]
+    if family == "dcgan":
+        from .models import dcgan
+
+        G, D = dcgan.build(z_dim=100, channels=channels, image_size=image_size, width=width)
+        return G, D, 100
+    from .models import resnet_gan
+
+    if image_size != 32:
+        raise ValueError(f"the ResNet GAN is built for 32x32 images, got {image_size}")
+    G, D = resnet_gan.build(z_dim=128, channels=channels, g_width=2 * width, d_width=width,
+                            spectral_norm=recipe.spectral_norm)
+    return G, D, 128
+
+
+def _parser(arch: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"course train {arch}", description=__doc__.split("\n\n")[0])
+    p.add_argument("--dataset", default="cifar10")
+    p.add_argument("--scale", default=None, help="smoke | small | full (default: $COURSE_SCALE or small)")
+    p.add_argument("--steps", type=int, default=None, help="G steps (default: the scale's image_steps)")
+    p.add_argument("--batch-size", type=int, default=None, help="global batch (default: the scale's)")
+    p.add_argument("--width", type=int, default=None, help="base width (default: the scale's width / 4)")
+    p.add_argument("--run-dir", default=None, help=f"default: runs/{arch}-DATASET-SCALE")
+    p.add_argument("--ckpt-every", type=int, default=None)
+    p.add_argument("--eval-every", type=int, default=None, help="steps between FD/FID evaluations")
+    p.add_argument("--n-eval", type=int, default=None, help="samples per evaluation (default: the scale's n_eval)")
+    p.add_argument("--compile", action="store_true", help="torch.compile both players")
+    p.add_argument("--device", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+@torch.no_grad()
+def generate(G, n: int, z_dim: int, device, batch: int = 500, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, z_dim, generator=g)  # (n, Z)
+    return torch.cat([G(z[i:i + batch].to(device)).float().cpu() for i in range(0, n, batch)])  # (n, C, H, W)
+
+
+def run(arch: str, argv: list[str] | None) -> int:
+    args = _parser(arch).parse_args(argv)
+    if args.scale:
+        os.environ["COURSE_SCALE"] = get_scale(args.scale).name
+    S = get_scale()
+    rank, world, device = distributed.setup()
+    if args.device:
+        device = torch.device(args.device)
+    recipe, _ = ARCHS[arch]
+    steps = args.steps or S.image_steps
+    batch = args.batch_size or S.batch_size
+    width = args.width or max(8, S.width // 4)
+    n_eval = args.n_eval or S.n_eval
+    ckpt_every, eval_every = args.ckpt_every or S.ckpt_every, args.eval_every or S.ckpt_every
+    info = data.DATASETS[data._canonical(args.dataset)]
+    run_dir = Path(args.run_dir or data.runs_dir() / f"{arch}-{info.name}-{S.name}")
+
+    try:
+        x, _ = data.load_images(info.name, train=True, n=S.n_train)  # (N, C, H, W) in [-1, 1]
+    except data.DataMissingError as e:
+        print(e)
+        return 1
+    train.seed_everything(args.seed)
+    G, D, z_dim = build_models(arch, channels=info.channels, image_size=info.size, width=width)
+    G, D = G.to(device), D.to(device)
+    if device.type == "cuda":
+        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+        x = x.to(memory_format=torch.channels_last)
+    opt_G, opt_D = recipe.optimizers(G, D)
+    models, opts = {"G": G, "D": D}, {"G": opt_G, "D": opt_D}
+    batches = data.Batches(x.to(device), batch_size=batch // world, seed=args.seed + rank)
+    ckpt, best = run_dir / "checkpoint.pt", run_dir / "best.pt"
+    start, best_fd = 0, float("inf")
+    if ckpt.exists():
+        state = load_checkpoint(ckpt, models=models, optimizers=opts, map_location=device)
+        start, best_fd = state["step"], float(state["extra"].get("best_fd", float("inf")))
+        batches.load_state_dict(state["extra"]["batches"])
+        if distributed.is_main():
+            print(f"resumed {ckpt} at step {start}")
+    Gw, Dw = distributed.wrap(G, device), distributed.wrap(D, device)
+    if args.compile:
+        Gw, Dw = torch.compile(Gw), torch.compile(Dw)
+    amp = train.autocast(device)
+    log = RunLog(run_dir / "metrics.jsonl" if distributed.is_main() else None)
+    log.truncate(start)
+    net = ref = None
+    fixed_z = torch.randn(64, z_dim, generator=torch.Generator().manual_seed(1234)).to(device)  # (64, Z)
+
+    def save(path, step):
+        save_checkpoint(path, step=step, models=models, optimizers=opts,
+                        extra={"batches": batches.state_dict(), "best_fd": best_fd, "arch": arch})
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(range(start, steps), initial=start, total=steps, desc=f"{arch} {info.name}", unit="step",
+               disable=not distributed.is_main(), mininterval=2.0)
+    for step in bar:
+        stats = gan_zoo.zoo_step(Gw, Dw, opt_G, opt_D, batches, z_dim, d_loss=recipe.d_loss, g_loss=recipe.g_loss,
+                                 n_critic=recipe.n_critic, penalty=recipe.penalty(), amp=amp)
+        done = step + 1
+        if done % S.log_every == 0 or done == steps:
+            row = {k: float(v) for k, v in stats.items()}
+            log.log(done, **row, steps_per_s=bar.format_dict.get("rate") or 0.0)
+        if done % eval_every == 0 or done == steps:
+            G.eval()
+            fake = distributed.gather(generate(G, n_eval // world, z_dim, device, seed=done * world + rank).to(device))
+            G.train()
+            if distributed.is_main():
+                if net is None:
+                    net = features.feature_network(info.name, device=device)
+                    ref = features.extract_features(net, data.load_images(info.name, train=True, n=n_eval, seed=1)[0])
+                fd = metrics.frechet_distance(ref, features.extract_features(net, fake.cpu()))
+                log.log(done, fd=fd)
+                bar.write(f"step {done}: {features.fd_name(net)} = {fd:.2f} ({n_eval} samples vs train)")
+                if fd < best_fd:
+                    best_fd = fd
+                    save(best, done)
+                train.save_samples(G, fixed_z, run_dir / "samples" / f"step_{done:07d}.png")
+        if distributed.is_main() and (done % ckpt_every == 0 or done == steps):
+            save(ckpt, done)
+    bar.close()
+    distributed.cleanup()
+    return 0
+
+
+def dcgan_main(argv=None) -> int:
+    return run("dcgan", argv)
+
+
+def sngan_main(argv=None) -> int:
+    return run("sngan", argv)
+
+
+def wgan_gp_main(argv=None) -> int:
+    return run("wgan-gp", argv)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# course bench: training throughput at full-scale settings, on the device present
+# ----------------------------------------------------------------------------------------------------------
+
+
+def bench(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="course bench", description="GAN training throughput (G steps/s, images/s). "
+                                "Timed on random tensors of CIFAR-10's shape: a speed measurement, not training.")
+    p.add_argument("--archs", default=",".join(ARCHS))
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--width", type=int, default=64, help="base width (full-scale DCGAN: 64; ResNet D: 128 = 2x)")
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--compile", action="store_true")
+    p.add_argument("--device", default=None)
+    p.add_argument("--out", default=None, help="JSON file (default: runs/bench.json)")
+    args = p.parse_args(argv)
+    device = train.get_device(args.device)
+    amp = train.autocast(device)
+    rows = []
+    for arch in args.archs.split(","):
+        recipe, family = ARCHS[arch]
+        width = args.width if family == "dcgan" else 2 * args.width
+        G, D, z_dim = build_models(arch, channels=3, image_size=32, width=width)
+        G, D = G.to(device), D.to(device)
+        if device.type == "cuda":
+            G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+        opt_G, opt_D = recipe.optimizers(G, D)
+        x = torch.rand(args.batch_size * 8, 3, 32, 32, device=device) * 2 - 1  # (8B, 3, 32, 32)
+        batches = data.Batches(x, batch_size=args.batch_size)
+        Gc, Dc = (torch.compile(G), torch.compile(D)) if args.compile else (G, D)
+
+        def step():
+            gan_zoo.zoo_step(Gc, Dc, opt_G, opt_D, batches, z_dim, d_loss=recipe.d_loss, g_loss=recipe.g_loss,
+                             n_critic=recipe.n_critic, penalty=recipe.penalty(), amp=amp)
+
+        for _ in range(args.warmup):
+            step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        for _ in range(args.steps):
+            step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        sec = time.perf_counter() - t
+        rows.append({"arch": arch, "device": str(device), "batch": args.batch_size, "width": width,
+                     "n_critic": recipe.n_critic, "g_steps_per_s": args.steps / sec,
+                     "images_per_s": args.steps * args.batch_size * (recipe.n_critic + 1) / sec,
+                     "bf16": device.type == "cuda", "compile": args.compile})
+    name = torch.cuda.get_device_name(0) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+    print(f"device: {name}")
+    print(f"{'arch':8} {'batch':>5} {'width':>5} {'n_critic':>8} {'G steps/s':>10} {'images/s':>10}")
+    for r in rows:
+        print(f"{r['arch']:8} {r['batch']:>5} {r['width']:>5} {r['n_critic']:>8} {r['g_steps_per_s']:>10.2f} "
+              f"{r['images_per_s']:>10.0f}")
+    out = Path(args.out) if args.out else data.runs_dir() / "bench.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"device": name, "torch": torch.__version__, "rows": rows}, indent=2))
+    print(f"saved {out}")
+    return 0
