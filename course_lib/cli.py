@@ -164,6 +164,11 @@ TRAIN_RECIPES: dict[str, str] = {
     "dcgan": "course_lib.gan_runs:dcgan_main",
     "sngan": "course_lib.gan_runs:sngan_main",
     "wgan-gp": "course_lib.gan_runs:wgan_gp_main",
+    "sagan": "course_lib.models.sagan:main",
+    "pix2pix": "course_lib.models.pix2pix:main",
+    "aae": "course_lib.models.aae:main",
+    "vae": "course_lib.models.vae:main_vae",
+    "vae-gan": "course_lib.models.vae:main_vaegan",
 }
 
 
