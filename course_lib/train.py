@@ -59,9 +59,11 @@ def seed_everything(seed: int) -> None:
 
 
 def set_threads(n: int | None = None) -> int:
-    """Use the physical cores we have; returns the thread count."""
+    """Use the cores this process may run on, unless $OMP_NUM_THREADS says otherwise; returns the count."""
     import os
 
+    if n is None and os.environ.get("OMP_NUM_THREADS", "").isdigit():
+        n = int(os.environ["OMP_NUM_THREADS"])
     if n is None:
         n = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
     torch.set_num_threads(n)
