@@ -1,6 +1,8 @@
 """The course's pytest plugin (enabled in pyproject.toml with `-p course_lib.pytest_plugin`).
 
-- Runs the suite at COURSE_SCALE=smoke, writing training runs to a temporary folder.
+- Runs the suite at COURSE_SCALE=smoke, writing training runs to a temporary folder, with one intra-op thread
+  per process (OMP_NUM_THREADS=1 unless set): the tiny smoke models gain little from a second thread, and two
+  busy processes each spinning two threads on two cores run several times slower.
 - Points the data root at an offline copy when one is available and COURSE_DATA_ROOT is unset:
   $COURSE_TEST_DATA, else `../shared/data` beside the repository. The copy goes to a temporary folder because
   torchvision unpacks the `.gz` files next to them.
@@ -34,6 +36,7 @@ def _offline_data() -> Path | None:
 
 def pytest_configure(config):
     os.environ.setdefault("COURSE_SCALE", "smoke")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MPLBACKEND", "Agg")
     tmp = Path(tempfile.mkdtemp(prefix="course-tests-"))
     os.environ.setdefault("COURSE_RUNS_DIR", str(tmp / "runs"))
