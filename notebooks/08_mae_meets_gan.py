@@ -246,5 +246,6 @@ plt.show()
 #   variance, FD / KID (course classifier) of the reconstructions, and the masked-patch MSE.
 # * The perceptual term needs a feature network that is *not* the one used for evaluation.
 # * The MAE decoder can be trained as a GAN generator fed with noise tokens. Whether MAE pretraining helps is an
-#   empirical question; measured against a random-init decoder under equal budgets and several seeds, any gain is
-#   mostly a head start.
+#   empirical question, answered against a random-init decoder under equal budgets and several seeds. In the
+#   course's `small` run the pretrained decoder did not end better (its seeds also varied more): pretraining for
+#   reconstruction is not pretraining for generation.
