@@ -169,6 +169,7 @@ TRAIN_RECIPES: dict[str, str] = {
     "aae": "course_lib.models.aae:main",
     "vae": "course_lib.models.vae:main_vae",
     "vae-gan": "course_lib.models.vae:main_vaegan",
+    "anogan": "course_lib.models.anogan:main",
 }
 
 
