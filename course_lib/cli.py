@@ -170,6 +170,7 @@ TRAIN_RECIPES: dict[str, str] = {
     "vae": "course_lib.models.vae:main_vae",
     "vae-gan": "course_lib.models.vae:main_vaegan",
     "anogan": "course_lib.models.anogan:main",
+    "srgan": "course_lib.models.srgan:main",
 }
 
 

@@ -54,3 +54,16 @@ def rgb_to_y(x: torch.Tensor) -> torch.Tensor:
     in [16/255, 235/255]. This is the channel on which super-resolution PSNR / SSIM are reported."""
     r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
     return (16.0 + 65.481 * r + 128.553 * g + 24.966 * b) / 255.0  # (B, 1, H, W)
+
+
+def crop_border(x: torch.Tensor, border: int) -> torch.Tensor:
+    """Drop `border` pixels on every side of (B, C, H, W). SR papers crop `scale` pixels (4 for x4) before PSNR /
+    SSIM, because the reconstruction there depends on pixels outside the image."""
+    return x[..., border:x.shape[-2] - border, border:x.shape[-1] - border] if border > 0 else x
+
+
+def sr_quality(sr: torch.Tensor, hr: torch.Tensor, border: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(PSNR dB, SSIM), each (B,), as super-resolution tables report them: RGB in [0, 1] -> luma Y
+    (`rgb_to_y`), `border` pixels cropped on every side, then PSNR and SSIM on Y."""
+    y_sr, y_hr = crop_border(rgb_to_y(sr), border), crop_border(rgb_to_y(hr), border)  # (B, 1, H-2b, W-2b)
+    return psnr(y_sr, y_hr), ssim(y_sr, y_hr)
