@@ -332,24 +332,27 @@ print(f"last 10% of steps: mean D(x) = {tail[:, 0].mean():.3f}, mean D(G(z)) = {
 # progress bar and a metrics log).
 
 # %%
+Z_TOY = 2  # as many latent dimensions as the data has
+
+
 def toy_gan(mixture, g_loss, seed=0):
     torch.manual_seed(seed)
-    G = Generator(z_dim=16, out_shape=(2,), hidden=(128, 128, 128))
+    G = Generator(z_dim=Z_TOY, out_shape=(2,), hidden=(128, 128, 128))
     D = Discriminator(in_shape=(2,), hidden=(128, 128, 128))
     opt_G = torch.optim.Adam(G.parameters(), 1e-3, betas=(0.5, 0.999))
     opt_D = torch.optim.Adam(D.parameters(), 1e-3, betas=(0.5, 0.999))
     real_batches = mixture.batches(S.toy_batch, seed=seed)  # endless (B, 2) batches
-    frames = []
+    frames, z_show = [], torch.randn(2_000, Z_TOY, generator=torch.Generator().manual_seed(1))  # fixed z
 
     def snapshot(step):
         if step % max(1, S.toy_steps // 4) == 0:
             with torch.no_grad():
-                frames.append((step, G(torch.randn(2_000, 16))))
+                frames.append((step, G(z_show)))
 
-    log = train.train_gan(G, D, opt_G, opt_D, real_batches, steps=S.toy_steps, z_dim=16, g_loss=g_loss,
+    log = train.train_gan(G, D, opt_G, opt_D, real_batches, steps=S.toy_steps, z_dim=Z_TOY, g_loss=g_loss,
                           log_every=max(1, S.toy_steps // 100), on_step=snapshot, desc=f"{g_loss.__name__}")
     with torch.no_grad():
-        samples = G(torch.randn(S.toy_eval_samples, 16))  # (N, 2)
+        samples = G(torch.randn(S.toy_eval_samples, Z_TOY))  # (N, 2)
     return samples, frames, log
 
 
