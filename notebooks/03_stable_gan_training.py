@@ -14,7 +14,7 @@
 # %% [markdown]
 # # 03 · Training GANs that converge
 #
-# Chapter 01 ended with GANs that collapse onto a few modes of the 5×5 grid; chapter 02 trained a DCGAN that
+# Chapter 01 counted the modes a GAN finds and loses on the 8-ring and the 5×5 grid; chapter 02 trained a DCGAN that
 # works on MNIST but only inside a narrow band of settings. This chapter collects what made GAN training
 # reliable between 2017 and 2019: other losses, constraints on the discriminator, and separate learning rates,
 # and compares them on the same data with the same budget.
@@ -190,6 +190,7 @@ print("our step and gan_zoo.zoo_step give identical weights after one WGAN-GP st
 
 # %%
 toy_steps = S.toy_steps  # D updates per recipe
+Z_TOY = 2  # as in chapter 01: as many latent dimensions as the data has
 for name, r in gan_zoo.TOY_RECIPES.items():
     print(f"{name:<16} loss={r.loss:<15} n_critic={r.n_critic} λ_GP={r.gp:<4} γ_R1={r.r1:<4} SN={r.spectral_norm!s:<5} "
           f"lr G/D = {r.lr_G:g}/{r.lr_D:g}")
@@ -197,9 +198,9 @@ for name, r in gan_zoo.TOY_RECIPES.items():
 toy = {}
 for name, r in tqdm(gan_zoo.TOY_RECIPES.items(), desc="recipes"):
     G, log = gan_zoo.train_toy(r, grid, steps=toy_steps // r.n_critic, batch_size=S.toy_batch, seed=0,
-                               log_every=max(1, toy_steps // r.n_critic // 50))
+                               z_dim=Z_TOY, log_every=max(1, toy_steps // r.n_critic // 50))
     with torch.no_grad():
-        samples = G(torch.randn(S.toy_eval_samples, 16, generator=torch.Generator().manual_seed(1)))  # (N, 2)
+        samples = G(torch.randn(S.toy_eval_samples, Z_TOY, generator=torch.Generator().manual_seed(1)))  # (N, 2)
     toy[name] = (samples, log, metrics.mode_coverage(samples, grid.centers, grid.std))
 
 print(f"\n5x5 grid, {toy_steps} D updates each, {S.toy_eval_samples} samples each:")
