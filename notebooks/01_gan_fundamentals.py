@@ -376,9 +376,13 @@ for (name, loss_name), (mixture, samples, frames, log, cov) in results.items():
     plt.show()
 
 # %% [markdown]
-# Read the snapshots from left to right: a collapsing generator puts its mass on a few modes and moves it
-# around as $D$ learns to reject them, instead of spreading out. Chapter 03 compares the losses and tricks that
-# fix this (Wasserstein, hinge, spectral norm, R1) on the same grid.
+# Read the snapshots from left to right. Early on, the generator's mass sits on a few modes and moves as $D$
+# learns to reject them; whether it then spreads out depends on the target, the loss, the seed and the budget.
+# At `small` scale with seed 0 (the numbers printed above), both losses find 7 or 8 of the 8 ring modes with
+# over 90 % high-quality samples, but on the 5×5 grid the non-saturating GAN misses 6 of the 25 modes and puts
+# about 30 % of its samples *between* modes, where a continuous map from a Gaussian has to pass. One run is one
+# sample: change the seed and the counts move. Chapter 03 compares the losses and the tricks meant to help
+# (Wasserstein, hinge, spectral norm, R1) on the same grid.
 #
 # ## 6 · An MLP GAN on MNIST
 #
