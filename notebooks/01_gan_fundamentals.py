@@ -420,6 +420,11 @@ plotting.image_grid(fake, nrow=8, ax=axes[2], title="G(z) after training")
 plt.show()
 
 # %% [markdown]
+# Look at the grid before trusting the curves. At `small` scale (4,500 steps) the MLP's digits are rough, and
+# they lean towards the easiest classes (many 1s and 7s): mode dropping again, now on real data. $D$'s loss sits
+# well below $G$'s for most of the run, the sign of a discriminator that wins. Convolutions (chapter 02) and the
+# training recipes of chapter 03 address both.
+#
 # ## 7 · The strengths and weaknesses of GANs, made concrete
 #
 # The source lists the advantages and drawbacks of GANs. Each is a claim we can point at:
