@@ -12,13 +12,6 @@ from course_lib.models import anogan, dcgan
 from course_lib.models.mae import MAE
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def test_auroc_hand_computed():
     s = torch.tensor([0.1, 0.4, 0.35, 0.8])

@@ -11,14 +11,6 @@ from course_lib.models import mae as M
 from course_lib.probes import knn_accuracy, linear_probe
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread (and do not suffer when other processes share the cores)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def tiny(**kw) -> M.MAE:
     torch.manual_seed(0)

@@ -12,13 +12,6 @@ from course_lib.models import mae as M
 from course_lib.models import mae_gan as MG
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def tiny_mae():
     torch.manual_seed(0)

@@ -15,13 +15,6 @@ from course_lib.exercises import ExerciseNotDone
 from course_lib.models import srgan
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def test_psnr_hand_computed_and_properties():
     x = torch.rand(2, 1, 16, 16)
