@@ -33,7 +33,7 @@ def test_the_guidelines_hold():
 
 def test_init_and_spectral_norm():
     G, D = dcgan.build(width=8)
-    w = G.net[3].weight
+    w = G.net[3].weight.detach()
     assert abs(float(w.std()) - 0.02) < 0.005 and abs(float(w.mean())) < 0.005
     _, D_sn = dcgan.build(width=8, spectral_norm=True)
     convs = [m for m in D_sn.modules() if isinstance(m, nn.Conv2d)]
