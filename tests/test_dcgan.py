@@ -42,7 +42,7 @@ def test_init_and_spectral_norm():
     D_sn.train()
     for _ in range(30):  # power iteration converges: the largest singular value of each reshaped weight -> 1
         D_sn(torch.randn(2, 1, 28, 28))
-    sigma = torch.linalg.matrix_norm(convs[1].weight.flatten(1), ord=2)
+    sigma = torch.linalg.matrix_norm(convs[1].weight.detach().flatten(1), ord=2)
     assert float(sigma) == pytest.approx(1.0, rel=0.05)
 
 
