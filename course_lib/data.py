@@ -166,11 +166,14 @@ def fetch(name: str, root: Path | None = None) -> Path:
             cls(str(root), train=train, download=True)
     except Exception as e:  # network errors come in many types; all end the same way
         urls = _resource_urls(cls)
+        sub = Path(info.files[0]).parent  # MNIST-likes keep their files in raw/; CIFAR's archive sits in the root
+        target = root / info.folder / sub if str(sub) != "." else root
         raise DataMissingError(
             f"could not download {info.name!r} ({type(e).__name__}: {e}).\n"
-            f"  Place these files by hand in {root / info.folder}:\n"
+            f"  Download these files elsewhere and place them, as they are, in {target}:\n"
             + "".join(f"    {u}\n" for u in urls)
-            + f"  (or set {ENV_VAR} to a folder that already holds {info.folder}/)"
+            + f"  then run `course data fetch {info.name}` again to check and unpack them\n"
+            f"  (or set {ENV_VAR} to a folder that already holds {info.folder}/)"
         ) from e
     return check_dataset(info.name, root)
 

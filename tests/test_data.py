@@ -60,7 +60,7 @@ def test_fetch_failure_says_what_to_place_where(tmp_path, monkeypatch):
     with pytest.raises(data.DataMissingError) as e:
         data.fetch("mnist", root=tmp_path)
     msg = str(e.value)
-    assert str(tmp_path / "MNIST") in msg and "train-images-idx3-ubyte.gz" in msg
+    assert str(tmp_path / "MNIST" / "raw") in msg and "train-images-idx3-ubyte.gz" in msg
 
 
 def test_batches_cover_an_epoch_and_resume_exactly():
