@@ -91,7 +91,7 @@ def test_recipe_penalties_and_ttur():
         lin.weight.copy_(torch.tensor([[0.0, 3.0, 0.0]]))
     real, fake = torch.randn(4, 3), torch.randn(4, 3)
     assert float(r.penalty()(lin, real, fake).detach()) == pytest.approx(10 * 4.0)  # λ (||w|| - 1)²
-    assert float(gan_zoo.Recipe("y", r1=2.0).penalty()(lin, real, fake)) == pytest.approx(0.5 * 2 * 9.0)
+    assert float(gan_zoo.Recipe("y", r1=2.0).penalty()(lin, real, fake).detach()) == pytest.approx(0.5 * 2 * 9.0)
     G, D = _players()
     opt_G, opt_D = r.optimizers(G, D)
     assert opt_G.param_groups[0]["lr"] == 1e-4 and opt_D.param_groups[0]["lr"] == 4e-4
