@@ -25,7 +25,7 @@ from torch import nn
 
 from . import data
 from .checkpoint import load_checkpoint, save_checkpoint
-from .scale import get_scale
+from .scale import get_scale, use_scale
 
 # ----------------------------------------------------------------------------------------------------------
 # The course classifier
@@ -265,10 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default=None)
     p.add_argument("--retrain", action="store_true", help="train even when a cached classifier exists")
     args = p.parse_args(argv)
-    if args.scale:
-        import os
-
-        os.environ["COURSE_SCALE"] = get_scale(args.scale).name
+    use_scale(args.scale)
     try:
         net = course_classifier(args.dataset, device=args.device, steps=args.steps, retrain=args.retrain)
     except data.DataMissingError as e:

@@ -66,3 +66,11 @@ def get_scale(name: str | None = None) -> Scale:
 
 def describe(scale: Scale) -> str:
     return ", ".join(f"{f.name}={getattr(scale, f.name)}" for f in fields(scale))
+
+
+def use_scale(name: str | None = None) -> Scale:
+    """The preset `name` (else $COURSE_SCALE), also exported to $COURSE_SCALE so that everything a run calls
+    (e.g. the feature network of the metrics) sees the same scale. For command-line recipes' --scale."""
+    scale = get_scale(name)
+    os.environ[ENV_VAR] = scale.name
+    return scale

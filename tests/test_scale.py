@@ -40,3 +40,14 @@ def test_unknown_scale_is_a_clear_error(monkeypatch):
     assert all(name in msg for name in ("smoke", "small", "full"))
     with pytest.raises(ScaleError, match="from argument"):
         get_scale("tiny")
+
+
+def test_use_scale_exports_the_choice(monkeypatch):
+    from course_lib.scale import use_scale
+
+    monkeypatch.setenv("COURSE_SCALE", "small")
+    assert use_scale("full").name == "full"
+    assert get_scale().name == "full"  # what a feature network called later by the run reads
+    assert use_scale(None).name == "full"
+    with pytest.raises(ScaleError):
+        use_scale("huge")

@@ -16,7 +16,6 @@ T latent-search steps, K masks averaged by the MAE score.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .dcgan import Discriminator, init_weights
@@ -274,7 +273,6 @@ def main(argv: list[str] | None = None) -> int:
     """`course train anogan`: the one-class protocol for every normal class of a dataset, three detectors each
     (AnoGAN latent search, f-AnoGAN encoder, MAE reconstruction), AUROC per class and averaged."""
     import argparse
-    import os
     import time
     from pathlib import Path
 
@@ -301,11 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
-    if args.scale:
-        os.environ["COURSE_SCALE"] = args.scale
-    from ..scale import get_scale
+    from ..scale import use_scale
 
-    S = get_scale()
+    S = use_scale(args.scale)
     device = train.get_device(args.device)
     amp = train.autocast(device)
     info = data.DATASETS[data._canonical(args.dataset)]

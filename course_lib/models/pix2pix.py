@@ -20,7 +20,6 @@ import functools
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .. import losses, train
@@ -216,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     from .. import data, features, image_metrics, paired
     from ..checkpoint import load_checkpoint, save_checkpoint
     from ..runlog import RunLog
-    from ..scale import get_scale
+    from ..scale import use_scale
 
     p = argparse.ArgumentParser(prog="course train pix2pix", description=main.__doc__)
     p.add_argument("--dataset", default="facades", help="facades (default), edges-fashion-mnist or edges-mnist")
@@ -234,10 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
-    if args.scale:  # the feature network (course_lib.features) reads the scale from the environment too
-        import os
-        os.environ["COURSE_SCALE"] = args.scale
-    S = get_scale()
+    S = use_scale(args.scale)  # exported: the feature network (course_lib.features) reads it too
     train.seed_everything(args.seed)
     device = train.get_device(args.device)
     amp = train.autocast(device)  # bf16 on CUDA, fp32 elsewhere

@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..checkpoint import load_checkpoint, save_checkpoint
     from ..plotting import to_unit
     from ..runlog import RunLog
-    from ..scale import get_scale
+    from ..scale import use_scale
 
     p = argparse.ArgumentParser(prog="course train sagan", description=main.__doc__)
     p.add_argument("--dataset", default="cifar10", help="mnist, fashion-mnist or cifar10 (default)")
@@ -301,10 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
-    if args.scale:  # the feature network (course_lib.features) reads the scale from the environment too
-        import os
-        os.environ["COURSE_SCALE"] = args.scale
-    S = get_scale()
+    S = use_scale(args.scale)  # exported: the feature network (course_lib.features) reads it too
     train.seed_everything(args.seed)
     device = train.get_device(args.device)
     amp = train.autocast(device)  # bf16 on CUDA, fp32 elsewhere

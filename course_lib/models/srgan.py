@@ -321,7 +321,6 @@ def main(argv: list[str] | None = None) -> int:
     """`course train srgan`: pretrain SRResNet with MSE, then fine-tune it as SRGAN; checkpoints and resume for
     both stages; PSNR / SSIM (Y, border cropped) on Set5 and Set14 after each stage."""
     import argparse
-    import os
     from pathlib import Path
 
     import torchvision
@@ -349,11 +348,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
-    if args.scale:
-        os.environ["COURSE_SCALE"] = args.scale
-    from ..scale import get_scale
+    from ..scale import use_scale
 
-    S = get_scale()
+    S = use_scale(args.scale)
     train.seed_everything(args.seed)
     device = train.get_device(args.device)
     amp = train.autocast(device)
