@@ -129,6 +129,16 @@ def _load(args, device):
     return x.to(device), y.to(device), xt.to(device), yt.to(device), hflip
 
 
+def _prepare_run(args, n: int):
+    """Schedule lengths (total steps, warmup steps) and the run folder: args.json, checkpoint path, metrics log."""
+    total = _total_steps(args, n)
+    warmup = min(int(args.warmup_epochs * n / args.batch), total // 5)
+    run = Path(args.run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "args.json").write_text(json.dumps(vars(args), indent=1))
+    return total, warmup, run / "checkpoint.pt", RunLog(run / "metrics.jsonl")
+
+
 def _total_steps(args, n: int) -> int:
     if args.steps is not None:
         return args.steps
@@ -184,12 +194,7 @@ def pretrain_main(argv: list[str]) -> int:
     step_model = torch.compile(model) if args.compile else model
     amp = autocast(device)
     batches = data.Batches(x, batch_size=args.batch, seed=args.seed)
-    total = _total_steps(args, len(x))
-    warmup = min(int(args.warmup_epochs * len(x) / args.batch), total // 5)
-    run = Path(args.run_dir)
-    run.mkdir(parents=True, exist_ok=True)
-    (run / "args.json").write_text(json.dumps(vars(args), indent=1))
-    ckpt, log = run / "checkpoint.pt", RunLog(run / "metrics.jsonl")
+    total, warmup, ckpt, log = _prepare_run(args, len(x))
     start = _resume(ckpt, {"mae": model}, {"opt": opt}, batches, log, device)
 
     peak = measure_matmul_tflops(device)
@@ -228,7 +233,7 @@ def pretrain_main(argv: list[str]) -> int:
             t0, seen = time.perf_counter(), 0
         if done % args.eval_every == 0 or done == total:
             model.eval()
-            _save_recon_grid(model, fixed, args.mask_ratio, run / "samples" / f"step_{done:07d}.png")
+            _save_recon_grid(model, fixed, args.mask_ratio, ckpt.parent / "samples" / f"step_{done:07d}.png")
             f_tr = extract(model.encoder.features, x[:10000], device=device)
             f_te = extract(model.encoder.features, xt, device=device)
             acc = knn_accuracy(f_tr, y[:10000].cpu(), f_te, yt.cpu())
@@ -296,12 +301,7 @@ def finetune_main(argv: list[str]) -> int:
     step_model = torch.compile(model) if args.compile else model
     amp = autocast(device)
     batches = data.Batches(x, y, batch_size=args.batch, seed=args.seed)
-    total = _total_steps(args, len(x))
-    warmup = min(int(args.warmup_epochs * len(x) / args.batch), total // 5)
-    run = Path(args.run_dir)
-    run.mkdir(parents=True, exist_ok=True)
-    (run / "args.json").write_text(json.dumps(vars(args), indent=1))
-    ckpt, log = run / "checkpoint.pt", RunLog(run / "metrics.jsonl")
+    total, warmup, ckpt, log = _prepare_run(args, len(x))
     start = _resume(ckpt, {"clf": model}, {"opt": opt}, batches, log, device)
     aug_g = torch.Generator().manual_seed(args.seed + start)
 
