@@ -67,6 +67,12 @@ def scatter_2d(samples: torch.Tensor, mixture=None, ax=None, title: str | None =
         logp = mixture.log_prob(torch.stack([gx.flatten(), gy.flatten()], 1)).reshape(200, 200)
         ax.contourf(gx.numpy(), gy.numpy(), logp.clamp(min=-30).numpy(), levels=12, cmap="Blues", alpha=0.6)
     ax.scatter(x[:, 0].numpy(), x[:, 1].numpy(), s=s, c="tab:orange", alpha=0.6, linewidths=0)
+    square_axes(ax, lim, title)
+    return ax.figure
+
+
+def square_axes(ax, lim: float, title: str | None = None) -> None:
+    """A bare square [-lim, lim]^2 panel, for 2-D samples and latent codes."""
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
@@ -74,4 +80,3 @@ def scatter_2d(samples: torch.Tensor, mixture=None, ax=None, title: str | None =
     ax.set_yticks([])
     if title:
         ax.set_title(title, fontsize=9)
-    return ax.figure

@@ -214,25 +214,20 @@ def plot_codes(z: torch.Tensor, labels: torch.Tensor, prior=None, ax=None, title
     works for priors without a density formula, like the swiss roll)."""
     import matplotlib.pyplot as plt
 
+    from ..plotting import square_axes
+
     z = z.detach().float().cpu()
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 4))
+    p = prior.sample(n_prior, torch.Generator().manual_seed(0)) if prior is not None else None  # (n_prior, 2)
     if lim is None:
-        ref = prior.sample(n_prior, torch.Generator().manual_seed(0)) if prior is not None else z
-        lim = float(ref.abs().quantile(0.995)) * 1.15 + 1e-3
-    if prior is not None:
-        p = prior.sample(n_prior, torch.Generator().manual_seed(0))
+        lim = float((p if p is not None else z).abs().quantile(0.995)) * 1.15 + 1e-3
+    if p is not None:
         ax.hist2d(p[:, 0].numpy(), p[:, 1].numpy(), bins=80, range=[[-lim, lim], [-lim, lim]], cmap="Greys",
                   cmin=1)
     sc = ax.scatter(z[:, 0].numpy(), z[:, 1].numpy(), c=labels.cpu().numpy(), cmap="tab10", vmin=-0.5,
                     vmax=9.5, s=3, alpha=0.7, linewidths=0)
-    ax.set_xlim(-lim, lim)
-    ax.set_ylim(-lim, lim)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=9)
+    square_axes(ax, lim, title)
     return sc
 
 
