@@ -4,6 +4,7 @@
     course doctor                       versions, device, bf16, data root, datasets and weights present
     course run NN [--scale S]           execute chapter NN's notebook headless; save the executed copy and HTML
     course data fetch NAME...           download datasets into the data root (or say what to place where)
+    course book [--scale S] [--out DIR] the course as a static website (index, chapters, instructor's view)
     course edition learner [--out DIR]  write the learner's edition (solutions removed, checks kept)
     course notebook sync [NN...]        rebuild .ipynb from the jupytext .py (keeping checked outputs)
     course train RECIPE [options]       a full-scale training run (`course train RECIPE --help` for its options)
@@ -190,6 +191,12 @@ def cmd_bench(args) -> int:
     return bench(args.rest)
 
 
+def cmd_book(args) -> int:
+    from .site import main as book_main
+
+    return book_main(args.rest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="course", description="The course's command line.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -201,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="output folder (default outputs/NN-slug/SCALE)")
     r.add_argument("--cell-timeout", type=int, default=3600, help="seconds one cell may take")
     r.set_defaults(fn=cmd_run)
+    bk = sub.add_parser("book", help="build the course website (`course book --help`)", add_help=False)
+    bk.add_argument("rest", nargs=argparse.REMAINDER)
+    bk.set_defaults(fn=cmd_book)
     d = sub.add_parser("data", help="datasets").add_subparsers(dest="data_cmd", required=True)
     f = d.add_parser("fetch", help="download datasets into the data root")
     f.add_argument("names", nargs="+")
@@ -227,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["bench"]:  # its options go straight to the benchmark's own parser
         return cmd_bench(argparse.Namespace(rest=argv[1:]))
+    if argv[:1] == ["book"]:
+        return cmd_book(argparse.Namespace(rest=argv[1:]))
     args = build_parser().parse_args(argv)
     return args.fn(args)
 
