@@ -27,6 +27,14 @@
 # fed from noise, as a GAN generator against a new discriminator. Is the MAE-pretrained decoder a better starting
 # point than the same decoder from random initialisation? We test it under equal budgets, over several seeds.
 #
+# **You will**
+# 1. add a discriminator to chapter 07's MAE and train it with the combined loss, reconstruction plus adversarial;
+# 2. measure what the adversarial term buys and costs: sharpness and FD / KID of reconstructions against pixel
+#    error;
+# 3. run source 000's recipe as an experiment: the MAE decoder as a GAN generator from noise, pretrained vs random
+#    initialisation, under the same budget and over seeds;
+# 4. report what the numbers say, and explain it.
+#
 # **Prerequisites:** chapters 01 (the GAN step), 02 (FD/KID on the course classifier) and 07 (MAE).
 
 # %%
