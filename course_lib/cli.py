@@ -108,6 +108,8 @@ def execute_notebook(path: Path, out: Path, scale: str, timeout: int = 3600) -> 
 
     nb = nbformat.read(path, as_version=4)
     os.environ["COURSE_SCALE"] = scale  # the kernel inherits this process's environment
+    # figures go into the notebook whatever backend the calling shell chose (tests set Agg, which shows nothing)
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
@@ -172,6 +174,7 @@ TRAIN_RECIPES: dict[str, str] = {
     "vae-gan": "course_lib.models.vae:main_vaegan",
     "anogan": "course_lib.models.anogan:main",
     "srgan": "course_lib.models.srgan:main",
+    "musegan": "course_lib.models.musegan:main",
 }
 
 

@@ -151,19 +151,45 @@ def write_midi(roll: torch.Tensor, path: Path | str, settings: RollSettings = Ro
     return path
 
 
-def read_midi(path: Path | str, settings: RollSettings = RollSettings(), names: tuple[str, ...] = TRACKS) -> torch.Tensor:
-    """A MIDI file -> its roll (K, S, P), not transposed. Tracks are matched to `names` by their track names, so a
-    silent track (which a MIDI reader drops) comes back as an empty row; other files keep their track order."""
-    from music21 import converter
+def read_midi(path: Path | str, settings: RollSettings = RollSettings(), names: tuple[str, ...] = TRACKS,
+              n_steps: int | None = None) -> torch.Tensor:
+    """A MIDI file -> its roll (K, S, P), not transposed, S = n_steps or the last note's end rounded up to a bar.
 
-    score = converter.parse(str(path))
-    roll, _ = score_to_roll(score, settings, shift=0)
-    found = [p.partName for p in score.parts]
-    if len(set(found)) < len(found) or not set(found) <= set(names):
-        return roll
-    out = torch.zeros(len(names), *roll.shape[1:], dtype=torch.bool)  # (K, S, P)
-    out[[names.index(n) for n in found]] = roll
-    return out
+    Reads the raw note-on / note-off events (music21's score import would group notes that start together into
+    chords of one duration). Tracks named in `names` go to their row, so a silent track (absent from the file)
+    comes back as an empty row; other files keep their track order."""
+    from music21 import midi
+
+    mf = midi.MidiFile()
+    mf.open(str(path))
+    mf.read()
+    mf.close()
+    per_step = mf.ticksPerQuarterNote / settings.steps_per_quarter
+    tracks = []  # (name, [(pitch, first step, end step)])
+    for track in mf.tracks:
+        tick, name, sounding, notes = 0, None, {}, []
+        for ev in track.events:
+            if isinstance(ev, midi.DeltaTime):
+                tick += ev.time
+            elif ev.type == midi.MetaEvents.SEQUENCE_TRACK_NAME:
+                name = ev.data.decode("latin-1")
+            elif ev.isNoteOn():
+                sounding[ev.pitch] = tick
+            elif ev.isNoteOff() and ev.pitch in sounding:
+                notes.append((ev.pitch, round(sounding.pop(ev.pitch) / per_step), round(tick / per_step)))
+        if notes or name in names:
+            tracks.append((name, notes))
+    found = [n for n, _ in tracks]
+    by_name = len(set(found)) == len(found) and set(found) <= set(names)
+    rows = [names.index(n) for n in found] if by_name else list(range(len(tracks)))
+    end = max([e for _, notes in tracks for _, _, e in notes] + [0])
+    S = n_steps or -(-end // settings.steps_per_bar) * settings.steps_per_bar
+    roll = torch.zeros(len(names) if by_name else len(tracks), S, settings.n_pitches, dtype=torch.bool)  # (K, S, P)
+    for row, (_, notes) in zip(rows, tracks):
+        for m, start, stop in notes:
+            if 0 <= m - settings.lowest < settings.n_pitches:
+                roll[row, start:stop, m - settings.lowest] = True
+    return roll
 
 
 # ----------------------------------------------------------------------------------------------------------

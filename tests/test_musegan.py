@@ -169,3 +169,25 @@ def test_generate_is_seeded_and_keeps_train_mode():
     G.train()
     a, b = musegan.generate(G, 5, seed=3), musegan.generate(G, 5, seed=3)
     assert torch.equal(a, b) and a.shape == (5, K, N, T, P) and G.training
+
+
+def test_course_train_musegan_runs_and_resumes(tmp_path, capsys):
+    import json
+
+    from course_lib.checkpoint import read_checkpoint
+    from course_lib.cli import main as course
+
+    args = ["train", "musegan", "--scale", "smoke", "--design", "composer", "--n-chorales", "3", "--width", "4",
+            "--n-critic", "1", "--run-dir", str(tmp_path)]
+    assert course(args + ["--steps", "2"]) == 0
+    run = tmp_path / "composer"
+    assert read_checkpoint(run / "checkpoint.pt")["step"] == 2
+    assert (run / "metrics.jsonl").exists() and list((run / "samples").glob("*.png"))
+    assert len(list((run / "midi").glob("*.mid"))) == 4
+    assert course(args + ["--steps", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "resumed" in out and "training data" in out and "random rolls" in out
+    assert read_checkpoint(run / "checkpoint.pt")["step"] == 3
+    result = json.loads((tmp_path / "metrics.json").read_text())
+    assert set(result["rows"]) == {"training data", "random rolls", "composer"}
+    assert set(result["range"]) >= {"EB", "UPC", "QN", "TD"}
