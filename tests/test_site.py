@@ -115,8 +115,11 @@ def browser():
 @pytest.fixture(scope="module")
 def served(built):
     """The site over HTTP on localhost, as a reader's browser gets it."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built))
-    handler.log_message = lambda *a: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(built))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
