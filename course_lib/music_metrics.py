@@ -170,13 +170,13 @@ def table(rows: dict[str, dict[str, float]], ranges: dict[str, tuple[float, floa
     """A text table: one row per source (summary dicts), EB / QN / PP in percent, and how many of the four
     families fall in the training data's range."""
     pct = {"EB", "QN", "PP"}
-    head = f"{'':24}" + "".join(f"{k + (' %' if k in pct else ''):>9}" for k in keys)
+    head = f"{'':24}" + "".join(f"{k + (' %' if k in pct else ''):>11}" for k in keys)
     lines = [head + ("   in range" if ranges else "")]
     if ranges:
         lines.append(f"{'data range (mean ± sd)':24}" + "".join(
-            f"{_fmt(ranges[k][0], k in pct, 1) + '-' + _fmt(ranges[k][1], k in pct, 1):>9}" for k in keys))
+            f"{_fmt(ranges[k][0], k in pct, 1) + '-' + _fmt(ranges[k][1], k in pct, 1):>11}" for k in keys))
     for name, s in rows.items():
-        line = f"{name:24}" + "".join(f"{_fmt(s[k], k in pct):>9}" for k in keys)
+        line = f"{name:24}" + "".join(f"{_fmt(s[k], k in pct):>11}" for k in keys)
         if ranges:
             line += f"   {sum(within(s, ranges).values())}/{len(FAMILIES)}"
         lines.append(line)

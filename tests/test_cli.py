@@ -7,8 +7,7 @@ def test_list_shows_every_chapter(capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
     for c in book.chapters():
-        assert c.title in out and c.id in out
-    assert "ready" in out and "planned" in out
+        assert c.title in out and c.id in out and c.status in out  # every chapter may be ready, none planned
 
 
 def test_doctor_reports_versions_device_and_data(capsys):

@@ -128,7 +128,8 @@ def test_gradient_penalty_one_critic_matches_losses():
     _, D = build("hybrid")
     real, fake = torch.rand(4, K, N, T, P), torch.rand(4, K, N, T, P)
     eps = torch.rand(4, 1, 1, 1, 1)
-    torch.testing.assert_close(musegan.gradient_penalty(D, real, fake, eps), losses.gradient_penalty(D, real, fake, eps))
+    torch.testing.assert_close(musegan.gradient_penalty(D, real, fake, eps),
+                               losses.gradient_penalty(D, real, fake, eps))
 
 
 def test_gradient_penalty_per_track_is_the_mean_of_each_critics_penalty():

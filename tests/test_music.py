@@ -210,7 +210,8 @@ def test_tonal_centroid_by_hand():
     g = torch.zeros(12)
     g[7] = 1.0  # G: angles 7·7π/6 ≡ π/6, 7·3π/2 ≡ π/2, 7·2π/3 ≡ 2π/3
     r3 = 3 ** 0.5
-    torch.testing.assert_close(mm.tonal_centroid(g), torch.tensor([0.5, r3 / 2, 1, 0, r3 / 4, -0.25], dtype=torch.float64))
+    want = torch.tensor([0.5, r3 / 2, 1, 0, r3 / 4, -0.25], dtype=torch.float64)
+    torch.testing.assert_close(mm.tonal_centroid(g), want)
     torch.testing.assert_close(mm.tonal_centroid(torch.zeros(12)), torch.zeros(6, dtype=torch.float64))
 
 

@@ -29,7 +29,8 @@ def used_pitch_classes(fn) -> None:
         raise AssertionError("you averaged over all 4 bars; UPC averages over the *non-empty* bars only (3 here)")
     if abs(got.item() - 2.0) < 1e-6 or abs(got.item() - 1.5) < 1e-6:
         raise AssertionError("C4 and C5 are one pitch class (C): fold the octaves (pitch mod 12) before counting")
-    assert abs(got.item() - 5 / 3) < 1e-6, f"bars use 1, 1, 0 (empty), 3 pitch classes: expected 5/3, got {got.item():.4f}"
+    assert abs(got.item() - 5 / 3) < 1e-6, \
+        f"bars use 1, 1, 0 (empty), 3 pitch classes: expected 5/3, got {got.item():.4f}"
     g = torch.Generator().manual_seed(0)
     x = (torch.rand(6, 3, 4, 16, 48, generator=g) > 0.97).float()
     x[:, 2, 1] = 0  # some empty bars

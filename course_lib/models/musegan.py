@@ -17,8 +17,10 @@ bar generator G_bar then makes bar t of track k from
 K generators (or critics) with separate weights run side by side as one batched matrix product (`GroupLinear`):
 the same computation as K separate networks, in one call.
 
-G's last layer is a sigmoid: G outputs note probabilities in [0, 1], which the critic sees during training;
-`music_metrics.binarize` turns them into notes afterwards (MuseGAN's hard thresholding at 1/2).
+G's last layer is a sigmoid: a probability per cell. The AAAI paper lets the critic see these probabilities and
+binarises (thresholds at 1/2) only after training. With `straight_through=True` (BinaryMuseGAN, Dong & Yang, ISMIR
+2018) G binarises inside its forward pass and lets the gradient through as if the threshold were the identity, so
+the critic compares notes with notes.
 
 Dimension key: B batch, K tracks, N bars, T steps per bar, P pitches (P = 48: four octaves of 12), Z size of one
 latent part, c width, g groups (K separate networks, or 1 shared).
@@ -196,7 +198,8 @@ class Critic(nn.Module):
     (`per_track=True`, g = K, as jamming's K discriminators), each seeing only its own track.
 
     Layer by layer: one beat (4 steps) of one octave (12 pitches), then a whole bar, then the N bars together (3-D
-    convolutions whose stride equals their kernel, written as `GroupLinear`s). No normalisation layer: the gradient penalty is per sample, and batch norm would mix samples."""
+    convolutions whose stride equals their kernel, written as `GroupLinear`s). No normalisation layer: the gradient
+    penalty is per sample, and batch norm would mix samples."""
 
     def __init__(self, *, n_tracks: int = 4, n_bars: int = 4, steps: int = 16, n_pitches: int = 48,
                  width: int = 32, per_track: bool = False):
@@ -237,8 +240,9 @@ def build(design: str = "hybrid", *, n_tracks: int = 4, n_bars: int = 4, steps: 
 # ----------------------------------------------------------------------------------------------------------
 
 
-def gradient_penalty(D: Critic, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
-    """E_x̂[(||∇_x̂ D(x̂)||₂ - 1)²], x̂ = ε x + (1 - ε) G(z). With one critic this is `losses.gradient_penalty`.
+def gradient_penalty(D: Critic, real: torch.Tensor, fake: torch.Tensor,
+                     eps: torch.Tensor | None = None) -> torch.Tensor:
+    """E_x̂[(||∇_x̂ D(x̂)||₂ - 1)²], x̂ = ε x + (1 - ε) G(z). With one critic: `losses.gradient_penalty`.
     With one critic per track, each critic's gradient norm is taken over its own track (the other tracks do not
     feed it), and the K penalties are averaged."""
     if D.groups == 1:
@@ -277,7 +281,7 @@ def generate(G: Generator, n: int, *, seed: int = 0, batch: int = 512, device=No
 def default_sizes(S) -> dict:
     """What a scale means for this chapter: chorales parsed, G steps per design, widths per track (G and D), batch.
     The batch is half the scale's: on a CPU, more and smaller steps learn more per second (the paper used 64)."""
-    return {"n_chorales": None if S.n_train is None else S.n_train // 128, "steps": S.image_steps // 3,
+    return {"n_chorales": None if S.n_train is None else S.n_train // 128, "steps": S.image_steps // 2,
             "width": max(4, S.width // 4), "critic_width": max(4, S.width // 8), "batch_size": S.batch_size // 2}
 
 
@@ -302,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="course train musegan", description=main.__doc__)
     p.add_argument("--design", default="all", choices=DESIGNS + ("all",))
     p.add_argument("--scale", default=None, help="smoke, small or full (default: $COURSE_SCALE)")
-    p.add_argument("--steps", type=int, default=None, help="G steps per design (default: the scale's image_steps / 3)")
+    p.add_argument("--steps", type=int, default=None, help="G steps per design (default: the scale's image_steps / 2)")
     p.add_argument("--batch-size", type=int, default=None, help="default: half the scale's batch size")
     p.add_argument("--width", type=int, default=None, help="width of each track's generator (default: scale width / 4)")
     p.add_argument("--critic-width", type=int, default=None, help="width of each track's critic (default: width / 2)")
@@ -340,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
         G, D = G.to(device), D.to(device)
         opt_G, opt_D = optimizers(G, D, args.lr)
         models, opts = {"G": G, "D": D}, {"G": opt_G, "D": opt_D}
-        batches = data.Batches(x.to(device), batch_size=min(args.batch_size or sizes["batch_size"], len(x)), seed=args.seed)
+        batch_size = min(args.batch_size or sizes["batch_size"], len(x))
+        batches = data.Batches(x.to(device), batch_size=batch_size, seed=args.seed)
         ckpt, start = run_dir / "checkpoint.pt", 0
         if ckpt.exists():
             state = load_checkpoint(ckpt, models=models, optimizers=opts, map_location=device)
