@@ -86,6 +86,20 @@ def test_generator_and_discriminator_shapes_and_attention_resolution(size, chann
     assert D.attn.attn.shape[-1] == (size // 2) ** 2
 
 
+@pytest.mark.parametrize("first", [True, False])
+def test_down_block_equals_pooling_both_paths_after_their_convolutions(first):
+    """The block pools the input before its 1x1 shortcut; that must equal SNGAN's order (convolve, then pool)."""
+    torch.manual_seed(0)
+    blk = sagan.DBlock(3, 5, down=True, first=first, spectral=False)
+    x = torch.randn(2, 3, 8, 8)  # (B, Ci, H, W)
+    with torch.no_grad():
+        h = blk.c2(torch.relu(blk.c1(x if first else torch.relu(x))))  # (B, Co, H, W)
+        ref = torch.nn.functional.avg_pool2d(h, 2) + torch.nn.functional.avg_pool2d(blk.skip(x), 2)
+        out = blk(x)  # (B, Co, H/2, W/2)
+    assert out.shape == (2, 5, 4, 4)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
+
+
 def test_spectral_norm_is_in_both_players():
     G, D = sagan.Generator(z_dim=8, width=8), sagan.Discriminator(width=8)
     for net in (G, D):

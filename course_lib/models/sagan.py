@@ -161,10 +161,11 @@ class DBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.c1(x if self.first else F.relu(x))  # (B, Co, H, W)
         h = self.c2(F.relu(h))  # (B, Co, H, W)
-        s = self.skip(x)  # (B, Co, H, W)
-        if self.down:
-            h, s = F.avg_pool2d(h, 2), F.avg_pool2d(s, 2)  # (B, Co, H/2, W/2)
-        return h + s
+        if not self.down:
+            return h + self.skip(x)  # (B, Co, H, W)
+        # pool(h) + pool(conv1x1(x)) computed as pool(h) + conv1x1(pool(x)): average pooling is linear and a 1x1
+        # convolution acts on each position alone, so the two commute; the shortcut then runs on 4x fewer positions
+        return F.avg_pool2d(h, 2) + self.skip(F.avg_pool2d(x, 2))  # (B, Co, H/2, W/2)
 
 
 class Discriminator(nn.Module):
