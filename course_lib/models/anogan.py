@@ -294,9 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lam", type=float, default=0.1, help="λ of the AnoGAN loss (default 0.1)")
     p.add_argument("--width", type=int, default=None, help="DCGAN base width (default: the scale's width / 2)")
     p.add_argument("--n-test", type=int, default=None, help="test images scored (default: the scale's n_eval)")
-    p.add_argument("--run-dir", help="default: <runs dir>/anogan-<dataset>")
-    p.add_argument("--device", help="default: cuda if present, else cpu")
-    p.add_argument("--seed", type=int, default=0)
+    train.add_run_options(p, "<runs dir>/anogan-<dataset>")
     args = p.parse_args(argv)
 
     from ..scale import use_scale

@@ -316,9 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--soft", action="store_true", help="let D see G's probabilities (the AAAI paper) instead of "
                    "notes binarised with a straight-through gradient (BinaryMuseGAN)")
-    p.add_argument("--run-dir", help="default: <runs dir>/musegan-<scale>")
-    p.add_argument("--device", help="default: cuda if present, else cpu")
-    p.add_argument("--seed", type=int, default=0)
+    train.add_run_options(p, "<runs dir>/musegan-<scale>")
     args = p.parse_args(argv)
 
     S = use_scale(args.scale)

@@ -228,9 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--loss", choices=["l1", "cgan", "both"], default="both", help="the ablation (default: both)")
     p.add_argument("--lam", type=float, default=100.0, help="lambda of the L1 term (default 100)")
     p.add_argument("--no-skips", action="store_true", help="the encoder-decoder instead of the U-Net")
-    p.add_argument("--run-dir", help="default: <runs dir>/pix2pix-<dataset>-<loss>[-encdec]")
-    p.add_argument("--device", help="default: cuda if present, else cpu")
-    p.add_argument("--seed", type=int, default=0)
+    train.add_run_options(p, "<runs dir>/pix2pix-<dataset>-<loss>[-encdec]")
     args = p.parse_args(argv)
 
     S = use_scale(args.scale)  # exported: the feature network (course_lib.features) reads it too

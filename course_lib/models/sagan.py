@@ -297,9 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--conditional", action="store_true", help="conditional BN in G, projection D")
     p.add_argument("--n-train", type=int, help="training images (default: the scale's n_train)")
     p.add_argument("--n-eval", type=int, help="samples for FD / KID at the end (default: the scale's n_eval)")
-    p.add_argument("--run-dir", help="default: <runs dir>/sagan-<dataset>[-cond][-noattn]")
-    p.add_argument("--device", help="default: cuda if present, else cpu")
-    p.add_argument("--seed", type=int, default=0)
+    train.add_run_options(p, "<runs dir>/sagan-<dataset>[-cond][-noattn]")
     args = p.parse_args(argv)
 
     S = use_scale(args.scale)  # exported: the feature network (course_lib.features) reads it too

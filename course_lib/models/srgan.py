@@ -343,9 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--w-mse", type=float, default=0.1, help="weight of the MSE term in SRGAN (default 0.1)")
     p.add_argument("--n-crops", type=int, default=None, help="crops drawn from the pool (default: the scale's "
                    "n_train, or 50,000 at full)")
-    p.add_argument("--run-dir", help="default: <runs dir>/srgan")
-    p.add_argument("--device", help="default: cuda if present, else cpu")
-    p.add_argument("--seed", type=int, default=0)
+    train.add_run_options(p, "<runs dir>/srgan")
     args = p.parse_args(argv)
 
     from ..scale import use_scale

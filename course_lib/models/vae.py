@@ -288,9 +288,7 @@ def _parser(prog: str):
     p.add_argument("--n-train", type=int, default=S.n_train)
     p.add_argument("--n-eval", type=int, default=S.n_eval)
     p.add_argument("--beta", type=float, default=1.0)
-    p.add_argument("--run-dir", default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None)
+    train.add_run_options(p, f"<runs dir>/{prog.split()[-1]}-<dataset>")
     p.add_argument("--log-every", type=int, default=S.log_every)
     p.add_argument("--ckpt-every", type=int, default=S.ckpt_every)
     return p
