@@ -103,8 +103,9 @@ def execute_notebook(path: Path, out: Path, scale: str, timeout: int = 3600) -> 
     """Run a notebook top to bottom in a fresh kernel at `scale`; write <out>/<name>.ipynb and .html."""
     import nbformat
     from nbclient import NotebookClient
-    from nbconvert import HTMLExporter
     from tqdm.auto import tqdm
+
+    from .site import notebook_html
 
     nb = nbformat.read(path, as_version=4)
     os.environ["COURSE_SCALE"] = scale  # the kernel inherits this process's environment
@@ -120,8 +121,7 @@ def execute_notebook(path: Path, out: Path, scale: str, timeout: int = 3600) -> 
     seconds = time.perf_counter() - start
     out.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out / path.name)
-    html, _ = HTMLExporter().from_notebook_node(nb)
-    (out / path.with_suffix(".html").name).write_text(html)
+    (out / path.with_suffix(".html").name).write_text(notebook_html(nb), encoding="utf-8")
     return seconds
 
 

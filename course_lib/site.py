@@ -153,6 +153,13 @@ def _inline_md(text: str):
     return Markup(re.sub(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])", r"<em>\1</em>", html))
 
 
+def notebook_html(nb, course: dict | None = None) -> str:
+    """An executed notebook as one HTML page: the course template, equations as MathML, no script. `course` adds
+    the site's navigation and chapter line; without it the page stands alone (what `course run` writes)."""
+    html, _ = _exporter().from_notebook_node(nb, resources={"course": course} if course else None)
+    return html
+
+
 def _exporter():
     """nbconvert's HTML exporter with the course template, its markdown equations rendered to MathML."""
     from jinja2 import pass_context
@@ -224,15 +231,13 @@ def build_site(out: Path | str, scale: str = "smoke", jobs: int = 1, reuse: bool
             shutil.copy(ch.notebook_path, out / "notebooks" / ch.notebook_path.name)
         pages.append(page)
 
-    exporter = _exporter()
     linked = [p for p in pages if p["href"]]
     for k, p in enumerate(linked):
         nav = {"id": p["id"], "scale": scale, "seconds": p["seconds"], "time": p["time"],
                "datasets": p["datasets"], "sources": p["sources"],
                "notebook_href": f"notebooks/{book.chapter(p['id']).notebook_path.name}",
                "prev": linked[k - 1] if k > 0 else None, "next": linked[k + 1] if k + 1 < len(linked) else None}
-        html, _ = exporter.from_notebook_node(p["nb"], resources={"course": nav})
-        (out / p["href"]).write_text(html, encoding="utf-8")
+        (out / p["href"]).write_text(notebook_html(p["nb"], nav), encoding="utf-8")
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "pages"), autoescape=True)
     env.filters["inline_md"] = _inline_md

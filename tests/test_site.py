@@ -169,3 +169,19 @@ def test_site_in_a_browser(browser, served):
                 page.screenshot(path=str(ARTIFACTS / "site-chapter.png"))
         assert not problems, f"{href}: {problems}"
         page.close()
+
+
+def test_a_standalone_page_has_mathml_and_nothing_of_the_site():
+    """What `course run` writes next to the executed notebook: the same rendering, without the site's links."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "The optimum $D^*(x) = \\frac{p_\\text{data}(x)}{p_\\text{data}(x) + p_g(x)}$ and\n\n"
+        "$$V(D^*, G) = -\\log 4 + 2\\,\\mathrm{JSD}(p_\\text{data} \\| p_g).$$")])
+    html = site.notebook_html(nb)
+    assert html.count("<math") == 2 and 'display="block"' in html and "<mfrac>" in html
+    assert "$" not in html.split("<main>")[1]
+    assert "site.css" not in html and "course-nav" not in html and "<script src=" not in html
+    page = site.notebook_html(nb, {"id": "01", "prev": None, "next": None, "scale": "smoke", "seconds": "1 s",
+                                   "time": "t", "datasets": "d", "sources": "s", "notebook_href": "n.ipynb"})
+    assert 'href="site.css"' in page and page.count('class="course-nav"') == 2
