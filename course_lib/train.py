@@ -98,10 +98,26 @@ def d_step(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, opt_D: torch.op
             "D_fake": torch.sigmoid(fake_logits.detach().float()).mean()}
 
 
+@contextlib.contextmanager
+def frozen(D):
+    """D's parameters stop requiring gradients inside the block. G's step needs the gradient of D's output with
+    respect to D's *input* only, so backward skips D's weight gradients. (A `functools.partial` such as
+    `partial(D, y=y)` freezes the module it wraps.)"""
+    module = D.func if isinstance(D, functools.partial) else D
+    params = [p for p in module.parameters() if p.requires_grad] if isinstance(module, nn.Module) else []
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
 def g_step(D: nn.Module, fake: torch.Tensor, opt_G: torch.optim.Optimizer,
            loss: Callable = losses.g_loss_nonsaturating, amp=contextlib.nullcontext) -> dict[str, torch.Tensor]:
-    """One update of G through the current D. D's parameters receive gradients but opt_G only steps G."""
-    with amp():
+    """One update of G through the current D, frozen: gradients flow through D to G, D's weights get none."""
+    with amp(), frozen(D):
         loss_G = loss(D(fake))
     opt_G.zero_grad(set_to_none=True)
     loss_G.backward()

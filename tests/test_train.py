@@ -32,6 +32,26 @@ def test_d_step_moves_only_D_and_g_step_moves_only_G():
     assert all(_changed(g0, G)) and not any(_changed(d0, D))
 
 
+def test_g_step_gives_D_no_weight_gradient_and_unfreezes_it_after():
+    import functools
+
+    G, D, oG, _ = _pair()
+    for D_call in (D, functools.partial(D)):  # a partial (as sagan_step passes D(x, y=y)) freezes its module
+        D.zero_grad(set_to_none=True)
+        train.g_step(D_call, G(torch.randn(16, 3)), oG)
+        assert all(p.grad is None for p in D.parameters())
+        assert all(p.grad is not None for p in G.parameters())
+        assert all(p.requires_grad for p in D.parameters())
+    # and G's gradient is the same as through an unfrozen D
+    fake = G(torch.randn(16, 3))
+    oG.zero_grad()
+    losses.g_loss_nonsaturating(D(fake)).backward(retain_graph=True)
+    want = [p.grad.clone() for p in G.parameters()]
+    train.g_step(D, fake, torch.optim.SGD(G.parameters(), lr=0.0))
+    for p, w in zip(G.parameters(), want):
+        torch.testing.assert_close(p.grad, w)
+
+
 def test_d_step_lowers_its_loss_and_reports_probabilities():
     G, D, _, oD = _pair()
     real, fake = torch.randn(64, 2) + 3, torch.randn(64, 2) - 3
