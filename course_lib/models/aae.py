@@ -268,9 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.supervised and a.prior in ("gaussian", "none"):
         p.error("--supervised needs a prior with components: mixture or swiss-roll")
 
-    train.seed_everything(a.seed)
-    device = train.get_device(a.device)
-    amp = train.autocast(device)
+    device, amp = train.start_run(a)  # seed, device, bf16 autocast on CUDA
     x, y = data.load_images(a.dataset, train=True, n=a.n_train)
     x_test, y_test = data.load_images(a.dataset, train=False, n=S.n_eval)
     prior = None if a.prior == "none" else get_prior(a.prior)

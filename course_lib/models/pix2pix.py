@@ -232,9 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     S = use_scale(args.scale)  # exported: the feature network (course_lib.features) reads it too
-    train.seed_everything(args.seed)
-    device = train.get_device(args.device)
-    amp = train.autocast(device)  # bf16 on CUDA, fp32 elsewhere
+    device, amp = train.start_run(args)  # seed, device, bf16 autocast on CUDA
     if args.dataset == "facades":
         x, y = paired.load_side_by_side("facades", split="train", size=args.size)  # (N, 3, S, S) each
         split = next((s for s in ("test", "val") if (data.data_root() / "facades" / s).is_dir()), None)

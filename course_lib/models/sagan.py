@@ -301,9 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     S = use_scale(args.scale)  # exported: the feature network (course_lib.features) reads it too
-    train.seed_everything(args.seed)
-    device = train.get_device(args.device)
-    amp = train.autocast(device)  # bf16 on CUDA, fp32 elsewhere
+    device, amp = train.start_run(args)  # seed, device, bf16 autocast on CUDA
     steps, bs, width = args.steps or S.image_steps, args.batch_size or S.batch_size, args.width or S.width
     x, labels = data.load_images(args.dataset, train=True, n=args.n_train or S.n_train)  # (N, C, S, S), (N,)
     n_classes = int(labels.max()) + 1 if args.conditional else 0

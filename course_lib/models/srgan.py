@@ -349,9 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..scale import use_scale
 
     S = use_scale(args.scale)
-    train.seed_everything(args.seed)
-    device = train.get_device(args.device)
-    amp = train.autocast(device)
+    device, amp = train.start_run(args)  # seed, device, bf16 autocast on CUDA
     width = args.width or S.width // 4
     blocks = args.blocks or max(1, width // 4)
     pre_steps = args.pre_steps or S.image_steps

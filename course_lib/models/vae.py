@@ -307,9 +307,7 @@ def _run(kind: str, argv: list[str] | None) -> int:
     else:
         p.add_argument("--lr", type=float, default=1e-3)
     a = p.parse_args(argv)
-    train.seed_everything(a.seed)
-    device = train.get_device(a.device)
-    amp = train.autocast(device)
+    device, amp = train.start_run(a)  # seed, device, bf16 autocast on CUDA
     x, _ = data.load_images(a.dataset, train=True, n=a.n_train)  # (N, C, H, W)
     C, H = x.shape[1], x.shape[2]
     E, Dec, D = (m.to(device) for m in build(channels=C, size=H, z_dim=a.z_dim, width=a.width))
