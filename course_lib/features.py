@@ -220,14 +220,22 @@ def feature_network(dataset: str, *, prefer_inception: bool = True, device=None)
 
 
 @torch.no_grad()
-def extract_features(net: nn.Module, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """net.features on `images` (N, C, H, W) in [-1, 1], in batches on net's device; (N, F) float32 on CPU."""
+def apply_batched(net: nn.Module, x: torch.Tensor, batch_size: int = 256, fn=None) -> torch.Tensor:
+    """`fn` (default: `net` itself) on `x` in batches, in eval mode on net's device; float32 on the CPU. net's
+    train / eval mode is restored afterwards."""
     device = next(net.parameters()).device
     was_training = net.training
     net.eval()
-    out = [net.features(images[i:i + batch_size].to(device)).float().cpu() for i in range(0, len(images), batch_size)]
-    net.train(was_training)
-    return torch.cat(out)  # (N, F)
+    try:
+        out = [(fn or net)(x[i:i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)]
+    finally:
+        net.train(was_training)
+    return torch.cat(out)
+
+
+def extract_features(net: nn.Module, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """net.features on `images` (N, C, H, W) in [-1, 1], in batches on net's device; (N, F) float32 on CPU."""
+    return apply_batched(net, images, batch_size, net.features)  # (N, F)
 
 
 def fd_name(net: nn.Module) -> str:

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import train
+from .. import features, train
 from .mlp import _mlp
 
 
@@ -135,25 +135,13 @@ def aae_step(E: nn.Module, Dec: nn.Module, D: nn.Module, opts: dict, x: torch.Te
 # ----------------------------------------------------------------------------------------------------------
 
 
-@torch.no_grad()
 def encode(E: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     """E(x) for a whole tensor, in batches, on E's device; returned on the CPU as float32."""
-    dev = next(E.parameters()).device
-    was = E.training
-    E.eval()
-    z = torch.cat([E(x[i:i + batch_size].to(dev)).float().cpu() for i in range(0, len(x), batch_size)])  # (N, Z)
-    E.train(was)
-    return z
+    return features.apply_batched(E, x, batch_size)  # (N, Z)
 
 
-@torch.no_grad()
 def decode(Dec: nn.Module, z: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-    dev = next(Dec.parameters()).device
-    was = Dec.training
-    Dec.eval()
-    x = torch.cat([Dec(z[i:i + batch_size].to(dev)).float().cpu() for i in range(0, len(z), batch_size)])
-    Dec.train(was)
-    return x  # (N, C, H, W)
+    return features.apply_batched(Dec, z, batch_size)  # (N, C, H, W)
 
 
 @torch.no_grad()
