@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..train import frozen
 from .dcgan import Discriminator, init_weights
 
 # ----------------------------------------------------------------------------------------------------------
@@ -75,8 +76,6 @@ def latent_search(G: nn.Module, D: Discriminator, x: torch.Tensor, *, steps: int
 
     was = G.training, D.training
     G.eval(), D.eval()
-    for p in list(G.parameters()) + list(D.parameters()):
-        p.requires_grad_(False)
     z_dim = G.z_dim
     if z0 is None:
         z0 = torch.randn(len(x), z_dim, generator=generator)  # (B, Z)
@@ -86,19 +85,18 @@ def latent_search(G: nn.Module, D: Discriminator, x: torch.Tensor, *, steps: int
         f_x = d_features(D, x)  # (B, F): fixed target
     history = []
     try:
-        for _ in tqdm(range(steps), desc="latent search", disable=not progress, mininterval=1.0, leave=False):
-            Gz = G(z)  # (B, C, H, W)
-            loss = anogan_loss(x, Gz, f_x, d_features(D, Gz), lam)  # (B,)
-            opt.zero_grad(set_to_none=True)
-            loss.sum().backward()  # sum, not mean: each z_i gets the gradient of its own L_i
-            opt.step()
-            history.append(loss.detach().mean().item())
-        with torch.no_grad():
-            Gz = G(z)
-            score = anogan_loss(x, Gz, f_x, d_features(D, Gz), lam)  # (B,)
+        with frozen(G), frozen(D):
+            for _ in tqdm(range(steps), desc="latent search", disable=not progress, mininterval=1.0, leave=False):
+                Gz = G(z)  # (B, C, H, W)
+                loss = anogan_loss(x, Gz, f_x, d_features(D, Gz), lam)  # (B,)
+                opt.zero_grad(set_to_none=True)
+                loss.sum().backward()  # sum, not mean: each z_i gets the gradient of its own L_i
+                opt.step()
+                history.append(loss.detach().mean().item())
+            with torch.no_grad():
+                Gz = G(z)
+                score = anogan_loss(x, Gz, f_x, d_features(D, Gz), lam)  # (B,)
     finally:
-        for p in list(G.parameters()) + list(D.parameters()):
-            p.requires_grad_(True)
         G.train(was[0]), D.train(was[1])
     return z.detach(), score, torch.tensor(history)
 
