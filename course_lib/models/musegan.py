@@ -34,7 +34,7 @@ import torch
 from einops import rearrange, repeat
 from torch import nn
 
-from .. import losses
+from .. import features, losses
 
 DESIGNS = ("jamming", "composer", "hybrid")
 
@@ -261,16 +261,10 @@ def optimizers(G: nn.Module, D: nn.Module, lr: float = 1e-3):
             torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.9)))
 
 
-@torch.no_grad()
-def generate(G: Generator, n: int, *, seed: int = 0, batch: int = 512, device=None) -> torch.Tensor:
+def generate(G: Generator, n: int, *, seed: int = 0, batch: int = 512) -> torch.Tensor:
     """n samples of note probabilities (n, K, N, T, P) from a fixed seed, G in eval mode, on the CPU."""
-    device = device or next(G.parameters()).device
-    was = G.training
-    G.eval()
     z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed))  # (n, z_dim)
-    out = torch.cat([G(z[i:i + batch].to(device)).float().cpu() for i in range(0, n, batch)])
-    G.train(was)
-    return out
+    return features.apply_batched(G, z, batch)  # (n, K, N, T, P)
 
 
 # ----------------------------------------------------------------------------------------------------------
