@@ -227,16 +227,15 @@ def build_site(out: Path | str, scale: str = "smoke", jobs: int = 1, reuse: bool
                 (out / "img" / f"{ch.id}.png").write_bytes(png)
                 page["thumbnail"] = f"img/{ch.id}.png"
             page.update(nb=nb, seconds=_fmt_seconds(run.seconds), objectives=objectives(nb),
-                        prerequisites=prerequisites(nb), exercises=exercises(nb, ch.id))
+                        prerequisites=prerequisites(nb), exercises=exercises(nb, ch.id),
+                        notebook_href=f"notebooks/{ch.notebook_path.name}")
             shutil.copy(ch.notebook_path, out / "notebooks" / ch.notebook_path.name)
         pages.append(page)
 
     linked = [p for p in pages if p["href"]]
     for k, p in enumerate(linked):
-        nav = {"id": p["id"], "scale": scale, "seconds": p["seconds"], "time": p["time"],
-               "datasets": p["datasets"], "sources": p["sources"],
-               "notebook_href": f"notebooks/{book.chapter(p['id']).notebook_path.name}",
-               "prev": linked[k - 1] if k > 0 else None, "next": linked[k + 1] if k + 1 < len(linked) else None}
+        nav = {**p, "scale": scale, "prev": linked[k - 1] if k > 0 else None,
+               "next": linked[k + 1] if k + 1 < len(linked) else None}
         (out / p["href"]).write_text(notebook_html(p["nb"], nav), encoding="utf-8")
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "pages"), autoescape=True)
