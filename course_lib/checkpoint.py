@@ -117,6 +117,24 @@ def load_checkpoint(path: Path | str, *, models: dict[str, torch.nn.Module],
     return state
 
 
+def resume(path: Path | str, *, models: dict[str, torch.nn.Module], optimizers: dict, batches=None, log=None,
+           map_location: str | torch.device = "cpu", verbose: bool = True) -> dict | None:
+    """Continue a run from the checkpoint at `path` if there is one: models, optimizers and RNG states, the data
+    order (`batches`, a data.Batches), and the metrics log cut back to the checkpoint's step (the steps after it
+    are redone). Returns the checkpoint (its "step" and "extra"), or None when the run starts fresh."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    state = load_checkpoint(path, models=models, optimizers=optimizers, map_location=map_location)
+    if batches is not None:
+        batches.load_state_dict(state["extra"]["batches"])
+    if log is not None:
+        log.truncate(state["step"])
+    if verbose:
+        print(f"resumed from {path} at step {state['step']}")
+    return state
+
+
 def _mismatches(expected: dict, found: dict) -> list[str]:
     out = [f"missing in checkpoint: {k} {tuple(v.shape)}" for k, v in expected.items() if k not in found]
     out += [f"unexpected in checkpoint: {k} {tuple(v.shape)}" for k, v in found.items() if k not in expected]

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from . import data, distributed, features, gan_zoo, metrics, train
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import resume, save_checkpoint
 from .runlog import RunLog
 from .scale import get_scale
 
@@ -107,13 +107,10 @@ def run(arch: str, argv: list[str] | None) -> int:
     models, opts = {"G": G, "D": D}, {"G": opt_G, "D": opt_D}
     batches = data.Batches(x.to(device), batch_size=batch // world, seed=args.seed + rank)
     ckpt, best = run_dir / "checkpoint.pt", run_dir / "best.pt"
-    start, best_fd = 0, float("inf")
-    if ckpt.exists():
-        state = load_checkpoint(ckpt, models=models, optimizers=opts, map_location=device)
-        start, best_fd = state["step"], float(state["extra"].get("best_fd", float("inf")))
-        batches.load_state_dict(state["extra"]["batches"])
-        if distributed.is_main():
-            print(f"resumed {ckpt} at step {start}")
+    state = resume(ckpt, models=models, optimizers=opts, batches=batches, map_location=device,
+                   verbose=distributed.is_main())
+    start = state["step"] if state else 0
+    best_fd = float(state["extra"].get("best_fd", float("inf"))) if state else float("inf")
     Gw, Dw = distributed.wrap(G, device), distributed.wrap(D, device)
     if args.compile:
         Gw, Dw = torch.compile(Gw), torch.compile(Dw)

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data
-from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, read_checkpoint, resume, save_checkpoint
 from .models.mae import MAE, PRESETS, ViTClassifier, mae_train_flops, small_mae
 from .runlog import RunLog
 from .train import autocast, get_device, seed_everything
@@ -148,13 +148,8 @@ def _total_steps(args, n: int) -> int:
 
 
 def _resume(ckpt: Path, models: dict, opts: dict, batches, log: RunLog, device) -> int:
-    if not ckpt.exists():
-        return 0
-    state = load_checkpoint(ckpt, models=models, optimizers=opts, map_location=device)
-    batches.load_state_dict(state["extra"]["batches"])
-    log.truncate(state["step"])
-    print(f"resumed from {ckpt} at step {state['step']}")
-    return state["step"]
+    state = resume(ckpt, models=models, optimizers=opts, batches=batches, log=log, map_location=device)
+    return state["step"] if state else 0
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .. import data, gan_zoo, music, train
     from .. import music_metrics as mm
-    from ..checkpoint import load_checkpoint, save_checkpoint
+    from ..checkpoint import resume, save_checkpoint
     from ..runlog import RunLog
     from ..scale import use_scale
 
@@ -338,14 +338,9 @@ def main(argv: list[str] | None = None) -> int:
         models, opts = {"G": G, "D": D}, {"G": opt_G, "D": opt_D}
         batch_size = min(args.batch_size or sizes["batch_size"], len(x))
         batches = data.Batches(x.to(device), batch_size=batch_size, seed=args.seed)
-        ckpt, start = run_dir / "checkpoint.pt", 0
-        if ckpt.exists():
-            state = load_checkpoint(ckpt, models=models, optimizers=opts, map_location=device)
-            start = state["step"]
-            batches.load_state_dict(state["extra"]["batches"])
-            print(f"resumed {ckpt} at step {start}")
-        log = RunLog(run_dir / "metrics.jsonl")
-        log.truncate(start)
+        ckpt, log = run_dir / "checkpoint.pt", RunLog(run_dir / "metrics.jsonl")
+        state = resume(ckpt, models=models, optimizers=opts, batches=batches, log=log, map_location=device)
+        start = state["step"] if state else 0
         penalty = lambda D, real, fake: args.gp * gradient_penalty(D, real, fake)  # noqa: E731
 
         def evaluate_now(done: int) -> dict:

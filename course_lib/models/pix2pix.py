@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm.auto import tqdm
 
     from .. import data, features, image_metrics, paired
-    from ..checkpoint import load_checkpoint, save_checkpoint
+    from ..checkpoint import resume, save_checkpoint
     from ..runlog import RunLog
     from ..scale import use_scale
 
@@ -260,13 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     models = {"G": G} | ({"D": D} if D is not None else {})
     opts = {"G": opt_G} | ({"D": opt_D} if D is not None else {})
 
-    start = 0
-    if ckpt.exists():
-        state = load_checkpoint(ckpt, models=models, optimizers=opts, map_location=device)
-        start = state["step"]
-        batches.load_state_dict(state["extra"]["batches"])
-        log.truncate(start)
-        print(f"resumed {ckpt} at step {start}")
+    state = resume(ckpt, models=models, optimizers=opts, batches=batches, log=log, map_location=device)
+    start = state["step"] if state else 0
     bar = tqdm(range(start, steps), initial=start, total=steps, desc=name, unit="step", mininterval=1.0)
     for step in bar:
         xb, yb = next(batches)

@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm.auto import tqdm
 
     from .. import data
-    from ..checkpoint import load_checkpoint, save_checkpoint
+    from ..checkpoint import resume, save_checkpoint
     from ..plotting import to_unit
     from ..runlog import RunLog
     from ..scale import use_scale
@@ -316,14 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     fixed_z = torch.randn(64, args.z_dim, generator=torch.Generator().manual_seed(1234)).to(device)  # (64, Z)
     fixed_y = (torch.arange(64) % n_classes).to(device) if n_classes else None  # (64,)
 
-    start = 0
-    if ckpt.exists():
-        state = load_checkpoint(ckpt, models={"G": G, "D": D}, optimizers={"G": opt_G, "D": opt_D},
-                                map_location=device)
-        start = state["step"]
-        batches.load_state_dict(state["extra"]["batches"])
-        log.truncate(start)
-        print(f"resumed {ckpt} at step {start}")
+    state = resume(ckpt, models={"G": G, "D": D}, optimizers={"G": opt_G, "D": opt_D}, batches=batches, log=log,
+                   map_location=device)
+    start = state["step"] if state else 0
 
     bar = tqdm(range(start, steps), initial=start, total=steps, desc=name, unit="step", mininterval=1.0)
     for step in bar:

@@ -327,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm.auto import tqdm
 
     from .. import data, sr_data, train
-    from ..checkpoint import load_checkpoint, save_checkpoint
+    from ..checkpoint import resume, save_checkpoint
     from ..runlog import RunLog
 
     p = argparse.ArgumentParser(prog="course train srgan", description=main.__doc__)
@@ -380,12 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     def stage(name: str, steps: int, step_fn, models: dict, opts: dict) -> None:
         sdir = run_dir / name
         ckpt = sdir / "checkpoint.pt"
-        start = 0
-        if ckpt.exists():
-            state = load_checkpoint(ckpt, models=models, optimizers=opts, map_location=device)
-            start = state["step"]
-            batches.load_state_dict(state["extra"]["batches"])
-            print(f"resumed {ckpt} at step {start}")
+        state = resume(ckpt, models=models, optimizers=opts, batches=batches, map_location=device)
+        start = state["step"] if state else 0
         bar = tqdm(range(start, steps), initial=start, total=steps, desc=name, unit="step", mininterval=1.0)
         for step in bar:
             hr = next(batches)  # (B, 3, P, P)
