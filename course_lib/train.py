@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from . import losses
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import resume, save_checkpoint
 from .runlog import RunLog
 
 # ----------------------------------------------------------------------------------------------------------
@@ -171,14 +171,10 @@ def train_gan(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, opt_D: t
     log = RunLog(run_dir / "metrics.jsonl" if run_dir is not None else None)
     fixed_z = torch.randn(64, z_dim, generator=torch.Generator().manual_seed(1234)).to(device)  # (64, Z)
 
-    start = 0
-    if ckpt is not None and ckpt.exists():
-        state = load_checkpoint(ckpt, models={"G": G, "D": D}, optimizers={"G": opt_G, "D": opt_D},
-                                map_location=device)
-        start = state["step"]
-        if hasattr(batches, "load_state_dict") and "batches" in state["extra"]:
-            batches.load_state_dict(state["extra"]["batches"])
-        log.truncate(start)
+    state = None if ckpt is None else resume(
+        ckpt, models={"G": G, "D": D}, optimizers={"G": opt_G, "D": opt_D}, log=log, map_location=device,
+        batches=batches if hasattr(batches, "load_state_dict") else None, verbose=False)
+    start = state["step"] if state else 0
 
     def save(step):
         extra = {"batches": batches.state_dict()} if hasattr(batches, "state_dict") else {}
