@@ -80,3 +80,52 @@ def square_axes(ax, lim: float, title: str | None = None) -> None:
     ax.set_yticks([])
     if title:
         ax.set_title(title, fontsize=9)
+
+
+def flow_diagram(boxes: dict, arrows, *, ax=None, title: str | None = None, size=(7.0, 3.0)):
+    """A model's data flow: labelled boxes and arrows between them.
+
+    boxes:  {key: (x, y, label)}, centres in axes units (0..1); a key starting with "loss" is drawn as a loss
+            (rounded, shaded), any other as a tensor or a network.
+    arrows: [(src, dst, label)], drawn from box edge to box edge; label ("" for none) sits at the midpoint.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=size)
+    style = dict(ha="center", va="center", fontsize=9)
+    patches = {}
+    for key, (x, y, label) in boxes.items():
+        loss = key.startswith("loss")
+        t = ax.text(x, y, label, transform=ax.transAxes, zorder=3, **style,
+                    bbox=dict(boxstyle="round,pad=0.4" if loss else "square,pad=0.4",
+                              fc="#fde9c9" if loss else "#e8eef7", ec="#555555", lw=1.0))
+        patches[key] = t
+    ax.figure.canvas.draw()  # lays the boxes out, so each arrow can stop at its box's edge
+    to_axes = ax.transAxes.inverted()
+    extent = {k: (to_axes.transform(t.get_bbox_patch().get_window_extent().get_points()) if t.get_bbox_patch()
+                else to_axes.transform(t.get_window_extent().get_points())) for k, t in patches.items()}
+
+    def edge(key, dx, dy):
+        """Where the ray from box `key`'s centre in direction (dx, dy) leaves the box."""
+        (x0, y0), (x1, y1) = extent[key]
+        hw, hh = (x1 - x0) / 2, (y1 - y0) / 2
+        t = min(hw / abs(dx) if dx else float("inf"), hh / abs(dy) if dy else float("inf"))
+        x, y, _ = boxes[key]
+        return x + t * dx, y + t * dy
+
+    for src, dst, label in arrows:
+        if src not in boxes or dst not in boxes:
+            raise KeyError(f"flow_diagram: arrow {src!r} -> {dst!r} names a box that is not in `boxes`")
+        (x0, y0, _), (x1, y1, _) = boxes[src], boxes[dst]
+        dx, dy = x1 - x0, y1 - y0
+        ax.annotate("", xy=edge(dst, -dx, -dy), xytext=edge(src, dx, dy), xycoords="axes fraction",
+                    textcoords="axes fraction", arrowprops=dict(arrowstyle="-|>", color="#333333", lw=1.1,
+                                                                 shrinkA=1, shrinkB=1), zorder=2)
+        if label:
+            ax.text((x0 + x1) / 2, (y0 + y1) / 2, label, transform=ax.transAxes, fontsize=8, color="#7a2e00",
+                    ha="center", va="center", zorder=4, bbox=dict(fc="white", ec="none", pad=0.5, alpha=0.85))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
