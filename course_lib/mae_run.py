@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from . import data
 from .checkpoint import load_checkpoint, read_checkpoint, resume, save_checkpoint
-from .models.mae import MAE, PRESETS, ViTClassifier, mae_train_flops, small_mae
+from .models.mae import MAE, PRESETS, ViTClassifier, classifier_train_flops, mae_train_flops, small_mae
 from .runlog import RunLog
 from .train import autocast, get_device, seed_everything
 
@@ -50,6 +50,16 @@ def lr_at(step: int, total: int, base: float, warmup: int, final: float = 0.0) -
         return base * (step + 1) / warmup
     t = (step - warmup) / max(1, total - warmup)
     return final + (base - final) * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    """AdamW groups as the reference builds them (timm's `add_weight_decay`): weight decay on weight matrices
+    and kernels only; biases and normalisation gains (every 1-D parameter) are not decayed."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim <= 1 or name.endswith(".bias") else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
 def augment(x: torch.Tensor, pad: int, hflip: bool, g: torch.Generator | None = None) -> torch.Tensor:
@@ -185,7 +195,7 @@ def pretrain_main(argv: list[str]) -> int:
     model = build_mae(args.preset, img_size=x.shape[-1], in_chans=x.shape[1], patch=args.patch, width=args.width,
                       norm_pix=args.norm_pix).to(device)
     lr = args.blr * args.batch / 256
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=args.weight_decay)
+    opt = torch.optim.AdamW(param_groups(model, args.weight_decay), lr=lr, betas=(0.9, 0.95))
     step_model = torch.compile(model) if args.compile else model
     amp = autocast(device)
     batches = data.Batches(x, batch_size=args.batch, seed=args.seed)
@@ -292,17 +302,21 @@ def finetune_main(argv: list[str]) -> int:
     n_classes = len(data.DATASETS[data._canonical(args.dataset)].classes)
     model = ViTClassifier(mae.encoder, n_classes).to(device)
     lr = args.blr * args.batch / 256
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.999), weight_decay=args.weight_decay)
+    opt = torch.optim.AdamW(param_groups(model, args.weight_decay), lr=lr, betas=(0.9, 0.999))
     step_model = torch.compile(model) if args.compile else model
     amp = autocast(device)
     batches = data.Batches(x, y, batch_size=args.batch, seed=args.seed)
     total, warmup, ckpt, log = _prepare_run(args, len(x))
     start = _resume(ckpt, {"clf": model}, {"opt": opt}, batches, log, device)
     aug_g = torch.Generator().manual_seed(args.seed + start)
+    peak = measure_matmul_tflops(device)
+    flops = classifier_train_flops(mae.encoder, n_classes)
 
     model.train()
     bar = tqdm(range(start, total), initial=start, total=total, desc="fine-tuning", unit="step", mininterval=2)
     acc = float("nan")
+    _sync(device)
+    t0, seen = time.perf_counter(), 0
     for step in bar:
         for group in opt.param_groups:
             group["lr"] = lr_at(step, total, lr, warmup, final=1e-6)
@@ -313,10 +327,17 @@ def finetune_main(argv: list[str]) -> int:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        seen += len(xb)
         done = step + 1
         if done % args.log_every == 0 or done == total:
-            log.log(done, loss=loss.item(), lr=opt.param_groups[0]["lr"])
-            bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{acc:.4f}", refresh=False)
+            _sync(device)
+            ips = seen / (time.perf_counter() - t0)
+            row = {"loss": loss.item(), "lr": opt.param_groups[0]["lr"], "img_per_s": ips}
+            if peak:
+                row["mfu"] = ips * flops / (peak * 1e12)
+            log.log(done, **row)
+            bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{acc:.4f}", ips=f"{ips:.0f}", refresh=False)
+            t0, seen = time.perf_counter(), 0
         if done % args.eval_every == 0 or done == total:
             acc = evaluate(model, xt, yt, amp)
             log.log(done, test_acc=acc)

@@ -37,3 +37,13 @@ def test_unshuffle_check():
     for wrong in (lambda x, r: x, first_perm, lambda x, r: x.gather(1, r.argsort(1)[..., None].expand_as(x))):
         with pytest.raises(AssertionError):
             ch07.unshuffle(wrong)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda p, t, m: (p - t).pow(2).mean(-1).mean(), "averaged over every patch"),
+    (lambda p, t, m: ((p - t).pow(2).mean(-1) * m).mean(), "number of patches, not by the number of masked"),
+    (lambda p, t, m: ((p - t).pow(2).sum(-1) * m).sum() / m.sum(), "take the \\*mean\\* over the values"),
+])
+def test_masked_mse_hints_fire_for_their_mistake(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        ch07.masked_mse(wrong)

@@ -50,7 +50,7 @@ def test_random_masking_counts_and_inverse(ratio):
     B, N, D = 5, 49, 3
     x = torch.randn(B, N, D)
     vis, mask, ids_restore = M.random_masking(x, ratio, torch.Generator().manual_seed(1))
-    K = round(N * (1 - ratio))
+    K = int(N * (1 - ratio))  # floored, as the reference's len_keep
     assert vis.shape == (B, K, D)
     assert torch.equal(mask.sum(1), torch.full((B,), float(N - K)))  # exactly N - K masked in every sample
     assert set(mask.unique().tolist()) <= {0.0, 1.0}
@@ -238,3 +238,8 @@ def test_knn_by_hand():
     test = torch.tensor([[1.0, 0.05], [0.05, 1.0]])
     assert knn_accuracy(train, ty, test, torch.tensor([0, 1]), k=1) == 1.0
     assert knn_accuracy(train, ty, test, torch.tensor([1, 0]), k=1) == 0.0
+
+
+def test_visible_count_floors_like_the_reference():
+    # models_mae.py: len_keep = int(L * (1 - mask_ratio)); rounding would give 37 and 5
+    assert [M.n_visible(49, r) for r in (0.25, 0.5, 0.75, 0.9)] == [36, 24, 12, 4]

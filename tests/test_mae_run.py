@@ -46,3 +46,17 @@ def test_pretrain_resume_and_finetune(tmp_path, capsys):
                                   "--batch", "32", "--steps", "2", "--eval-every", "2", "--run-dir", str(ft)]) == 0
     rows = [json.loads(line) for line in (ft / "metrics.jsonl").read_text().splitlines()]
     assert 0.0 <= rows[-1]["test_acc"] <= 1.0
+    assert any(r.get("img_per_s", 0) > 0 for r in rows)  # fine-tuning reports its throughput, as pretraining does
+
+
+def test_weight_decay_skips_biases_and_norms():
+    from course_lib.models.mae import small_mae
+
+    model = small_mae(32, patch_size=7)
+    decay, no_decay = mae_run.param_groups(model, 0.05)
+    assert decay["weight_decay"] == 0.05 and no_decay["weight_decay"] == 0.0
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert all(p.ndim >= 2 for p in decay["params"])
+    assert all(p.ndim == 1 or names[id(p)].endswith(".bias") for p in no_decay["params"])
+    assert any("norm" in names[id(p)] for p in no_decay["params"])
+    assert len(decay["params"]) + len(no_decay["params"]) == len([p for p in model.parameters() if p.requires_grad])

@@ -8,7 +8,7 @@ from course_lib.models import sagan
 
 
 def _loop_attention(block, x):
-    """The block's math, one output position at a time (no batched matrix products)."""
+    """The paper's equations, one output position j at a time: s_ij = f(x_i)^T g(x_j), softmax over i."""
     B, C, H, W = x.shape
     N = H * W
     w = {k: getattr(block, k).weight.detach()[:, :, 0, 0] for k in "fghv"}
@@ -16,14 +16,14 @@ def _loop_attention(block, x):
     out = torch.empty_like(xs)
     for b in range(B):
         for j in range(N):
-            s = torch.stack([(w["f"] @ xs[b, :, j]) @ (w["g"] @ xs[b, :, i]) for i in range(N)])
+            s = torch.stack([(w["f"] @ xs[b, :, i]) @ (w["g"] @ xs[b, :, j]) for i in range(N)])
             beta = torch.softmax(s, dim=0)
             o = sum(beta[i] * (w["h"] @ xs[b, :, i]) for i in range(N))
             out[b, :, j] = block.gamma.detach() * (w["v"] @ o) + xs[b, :, j]
     return out.reshape(B, C, H, W)
 
 
-def test_attention_matches_a_loop_over_positions():
+def test_attention_matches_the_papers_equations_in_a_loop_over_positions():
     torch.manual_seed(0)
     block = sagan.SelfAttention(16, spectral=False)
     with torch.no_grad():

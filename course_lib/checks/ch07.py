@@ -16,14 +16,15 @@ def masked_mse(fn) -> None:
     mask = torch.tensor([[1.0, 1.0, 0.0]])
     got = torch.as_tensor(_call(fn, pred, target, mask))
     assert got.ndim == 0, f"return one number (a 0-d tensor), got shape {tuple(got.shape)}"
-    if torch.isclose(got, torch.tensor(26 / 6)):
+    if torch.isclose(got, torch.tensor(28 / 3)):
         raise AssertionError("you averaged over every patch: the visible patch (mask 0) must not count. The "
                              "encoder saw it; reconstructing it teaches nothing")
     if torch.isclose(got, torch.tensor(6 / 2)) or torch.isclose(got, torch.tensor(6.0)):
         raise AssertionError("take the *mean* over the values of a patch, then the mean over masked patches")
-    if torch.isclose(got, torch.tensor(6 / 6)):
-        raise AssertionError("you divided by all the values in the batch; divide by the number of masked patches "
-                             "(each patch's error is already a mean over its values)")
+    if torch.isclose(got, torch.tensor(3 / 3)):
+        raise AssertionError("you divided by the number of patches, not by the number of masked patches: "
+                             "(per_patch * mask).mean() counts the visible ones in the denominator; use "
+                             "(per_patch * mask).sum() / mask.sum()")
     assert torch.isclose(got, torch.tensor(1.5)), (
         f"patch errors are 1 and 2 (masked) and 25 (visible): expected (1 + 2) / 2 = 1.5, got {float(got):.4f}")
     g = torch.Generator().manual_seed(0)

@@ -39,12 +39,13 @@ class SelfAttention(nn.Module):
     """Self-attention over the H*W positions of a feature map (SAGAN, section 3).
 
         f(x) = W_f x,  g(x) = W_g x,  h(x) = W_h x                 (1x1 convolutions)
-        s_ij = f(x_i)^T g(x_j)
+        s_ij = f(x_i)^T g(x_j)                                     (g(x_j) the query at j, f(x_i) the key at i)
         beta_{j,i} = exp(s_ij) / sum_i exp(s_ij)                   (how much position j attends to position i)
         o_j = W_v ( sum_i beta_{j,i} h(x_i) )
         y_j = gamma * o_j + x_j                                    (gamma is learnable and starts at 0)
 
-    With gamma = 0 the block is the identity: the network first relies on local convolutions and learns to
+    f and g have C/8 channels as in the paper; the value h has C/2, as in the official code (and BigGAN),
+    where the paper's text gives W_h C/8 channels. With gamma = 0 the block is the identity: the network first relies on local convolutions and learns to
     give weight to distant positions only as far as that helps. Set `record = True` to keep the last
     attention maps in `self.attn`, shape (B, N, N), row j = where query position j looks.
     """
@@ -52,8 +53,8 @@ class SelfAttention(nn.Module):
     def __init__(self, channels: int, *, spectral: bool = True):
         super().__init__()
         cq, cv = max(1, channels // 8), max(1, channels // 2)
-        self.f = sn(nn.Conv2d(channels, cq, 1, bias=False), spectral)  # query
-        self.g = sn(nn.Conv2d(channels, cq, 1, bias=False), spectral)  # key
+        self.f = sn(nn.Conv2d(channels, cq, 1, bias=False), spectral)  # key f(x_i)
+        self.g = sn(nn.Conv2d(channels, cq, 1, bias=False), spectral)  # query g(x_j)
         self.h = sn(nn.Conv2d(channels, cv, 1, bias=False), spectral)  # value
         self.v = sn(nn.Conv2d(cv, channels, 1, bias=False), spectral)  # output projection W_v
         self.gamma = nn.Parameter(torch.zeros(()))
@@ -61,10 +62,10 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         H, W = x.shape[-2:]
-        q = rearrange(self.f(x), "b c h w -> b (h w) c")  # (B, N, Cq)
-        k = rearrange(self.g(x), "b c h w -> b c (h w)")  # (B, Cq, N)
+        q = rearrange(self.g(x), "b c h w -> b (h w) c")  # (B, N, Cq): queries g(x_j)
+        k = rearrange(self.f(x), "b c h w -> b c (h w)")  # (B, Cq, N): keys f(x_i)
         v = rearrange(self.h(x), "b c h w -> b (h w) c")  # (B, N, Cv)
-        # s_ji = f(x_j)^T g(x_i): row j holds query j against every key i; softmax over i (the last dim)
+        # row j, column i holds s_ij = f(x_i)^T g(x_j) (the official code's matmul(g, f^T)); softmax over i
         beta = torch.softmax(torch.bmm(q, k), dim=-1)  # (B, N, N)
         if self.record:
             self.attn = beta.detach()
