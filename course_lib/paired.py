@@ -90,6 +90,22 @@ def sobel_edges(images: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
     return torch.where(mag > threshold, 1.0, -1.0)
 
 
+def jitter(x: torch.Tensor, y: torch.Tensor, *, load_size: int = 286, generator: torch.Generator | None = None
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The paper's augmentation of a batch of pairs (B, C, S, S): resize to load_size x load_size, crop a random
+    S x S window (the same window for input and target, and for the batch: at the paper's batch size of 1 that is
+    one window per pair), and mirror each pair left-right with probability 1/2 (input and target together)."""
+    S = x.shape[-1]
+    g = generator
+    both = torch.cat([x, y], 1)  # (B, Cx + Cy, S, S): input and target move together
+    both = F.interpolate(both, size=(load_size, load_size), mode="bicubic", align_corners=False).clamp(-1, 1)
+    top, left = (int(torch.randint(load_size - S + 1, (1,), generator=g)) for _ in range(2))
+    both = both[..., top:top + S, left:left + S]  # (B, Cx + Cy, S, S)
+    flip = (torch.rand(len(both), generator=g) < 0.5).to(both.device).view(-1, 1, 1, 1)
+    both = torch.where(flip, both.flip(-1), both)
+    return both[:, :x.shape[1]], both[:, x.shape[1]:]
+
+
 def pad_to(images: torch.Tensor, size: int, value: float = -1.0) -> torch.Tensor:
     """Pad (B, C, H, W) evenly on all sides to (B, C, size, size) with the background value."""
     H, W = images.shape[-2:]

@@ -202,3 +202,45 @@ def test_rgb_to_y_bt601():
     white, black = torch.ones(1, 3, 2, 2), torch.zeros(1, 3, 2, 2)
     torch.testing.assert_close(image_metrics.rgb_to_y(white), torch.full((1, 1, 2, 2), 235 / 255))
     torch.testing.assert_close(image_metrics.rgb_to_y(black), torch.full((1, 1, 2, 2), 16 / 255))
+
+
+@pytest.mark.parametrize("test_batch_stats", [False, True])
+def test_translate_output_depends_on_its_own_input_only_and_leaves_G_unchanged(test_batch_stats):
+    torch.manual_seed(0)
+    G = pix2pix.UNet(in_channels=1, out_channels=1, depth=3, width=4, dropout=0.0)
+    G(torch.randn(8, 1, 8, 8))  # some running statistics
+    before = {k: v.clone() for k, v in G.state_dict().items()}
+    x = torch.randn(6, 1, 8, 8)
+    others = torch.cat([x[:1], 5 * torch.randn(5, 1, 8, 8)])  # the same first image among other ones
+    a = pix2pix.translate(G, x, batch_size=6, test_batch_stats=test_batch_stats)
+    b = pix2pix.translate(G, others, batch_size=6, test_batch_stats=test_batch_stats)
+    torch.testing.assert_close(a[0], b[0])
+    for k, v in G.state_dict().items():
+        torch.testing.assert_close(v, before[k])
+    assert G.training
+
+
+def test_translate_keeps_dropout_on():
+    torch.manual_seed(0)
+    G = pix2pix.UNet(in_channels=1, out_channels=1, depth=4, width=4, dropout=0.5).eval()
+    x = torch.randn(2, 1, 16, 16)
+    assert not torch.allclose(pix2pix.translate(G, x), pix2pix.translate(G, x))
+    assert not G.training  # mode restored
+
+
+def test_jitter_crops_and_mirrors_input_and_target_together():
+    x = torch.linspace(-1, 1, 16).expand(2, 1, 16, 16).contiguous()  # a horizontal ramp
+    xj, yj = paired.jitter(x, x.clone(), load_size=20, generator=torch.Generator().manual_seed(0))
+    assert xj.shape == yj.shape == x.shape
+    torch.testing.assert_close(xj, yj)  # the same window, the same flip
+    flipped = [bool(xj[i, 0, 0, 0] > xj[i, 0, 0, -1]) for i in range(2)]
+    xs = [paired.jitter(x[:1], x[:1], load_size=20, generator=torch.Generator().manual_seed(s))[0] for s in range(20)]
+    assert len({round(float(t[0, 0, 0, 0]), 4) for t in xs}) > 2  # the crop and the flip vary with the seed
+    assert isinstance(flipped[0], bool)
+
+
+def test_lr_factor_constant_then_linear_to_zero():
+    steps = 100
+    assert [pix2pix.lr_factor(s, steps) for s in (0, 25, 49)] == [1.0, 1.0, 1.0]
+    assert pix2pix.lr_factor(50, steps) == 1.0 and pix2pix.lr_factor(75, steps) == 0.5
+    assert pix2pix.lr_factor(99, steps) == pytest.approx(0.02) and pix2pix.lr_factor(100, steps) == 0.0

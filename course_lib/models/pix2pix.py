@@ -179,6 +179,13 @@ def pix2pix_step(G: nn.Module, D: nn.Module | None, opt_G, opt_D, x: torch.Tenso
     return stats | {"loss_G": loss_G.detach(), "loss_G_gan": adv.detach(), "L1": l1.detach()}
 
 
+def lr_factor(step: int, steps: int) -> float:
+    """The paper's schedule (official code's `linear` policy): the learning rate constant for the first half of
+    the steps, then decayed linearly to zero over the second half; multiply the base rate by this at `step`."""
+    half = steps // 2
+    return 1.0 if step < half else max(0.0, (steps - step) / max(1, steps - half))
+
+
 def optimizers(G: nn.Module, D: nn.Module | None, lr: float = 2e-4, betas=(0.5, 0.999)):
     """Adam, lr 2e-4, beta1 0.5 for both players (paper, section 3.3)."""
     opt_D = torch.optim.Adam(D.parameters(), lr=lr, betas=betas) if D is not None else None
@@ -186,16 +193,37 @@ def optimizers(G: nn.Module, D: nn.Module | None, lr: float = 2e-4, betas=(0.5, 
 
 
 @torch.no_grad()
-def translate(G: nn.Module, x: torch.Tensor, batch_size: int = 64, amp=contextlib.nullcontext) -> torch.Tensor:
-    """G(x) for a whole tensor, in batches, on G's device; returned on the CPU.
+def translate(G: nn.Module, x: torch.Tensor, batch_size: int = 64, *, test_batch_stats: bool = False,
+              amp=contextlib.nullcontext) -> torch.Tensor:
+    """G(x) for a whole tensor, in batches, on G's device; returned on the CPU. Dropout stays on (the paper's
+    only noise, used at test time too); G's mode is restored afterwards.
 
-    G stays in train mode, as in the paper: dropout (its noise) and batch statistics are used at test time too.
+    Batch normalisation, two ways; in both, each output depends on its own input only:
+      test_batch_stats=False  the running statistics gathered in training (BatchNorm in eval mode): right for a
+                              G trained on batches of more than one pair, as in the notebook;
+      test_batch_stats=True   the paper's test-time rule: statistics of the test batch, which with batch 1 (how
+                              the paper trains and tests) is instance normalisation; images go through one at a
+                              time, and G's running statistics are left as they were.
     """
     device = next(G.parameters()).device
+    was_training = G.training
+    bns = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [(m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone()) for m in bns
+             if m.track_running_stats]
+    G.train(test_batch_stats)  # train mode: batch statistics; eval mode: running statistics
+    for m in G.modules():
+        if isinstance(m, nn.Dropout):
+            m.train()  # the noise stays on either way
+    step = 1 if test_batch_stats else batch_size
     out = []
-    for i in range(0, len(x), batch_size):
-        with amp():
-            out.append(G(x[i:i + batch_size].to(device)).float().cpu())  # (b, Cy, S, S)
+    try:
+        for i in range(0, len(x), step):
+            with amp():
+                out.append(G(x[i:i + step].to(device)).float().cpu())  # (b, Cy, S, S)
+    finally:
+        for m, (mean, var, n) in zip([m for m in bns if m.track_running_stats], saved):
+            m.running_mean.copy_(mean), m.running_var.copy_(var), m.num_batches_tracked.copy_(n)
+        G.train(was_training)
     return torch.cat(out)
 
 
@@ -228,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--loss", choices=["l1", "cgan", "both"], default="both", help="the ablation (default: both)")
     p.add_argument("--lam", type=float, default=100.0, help="lambda of the L1 term (default 100)")
     p.add_argument("--no-skips", action="store_true", help="the encoder-decoder instead of the U-Net")
+    p.add_argument("--no-jitter", action="store_true", help="facades: no random resize-crop and mirroring")
+    p.add_argument("--lr", type=float, default=2e-4, help="base learning rate of G and D (paper: 2e-4); constant "
+                   "for the first half of the steps, then decayed linearly to 0")
     train.add_run_options(p, "<runs dir>/pix2pix-<dataset>-<loss>[-encdec]")
     args = p.parse_args(argv)
 
@@ -251,8 +282,11 @@ def main(argv: list[str] | None = None) -> int:
     D = PatchGAN(in_channels=x.shape[1] + y.shape[1], width=args.width, n_layers=args.n_layers).to(device)
     D = None if args.loss == "l1" else D
     lam = 0.0 if args.loss == "cgan" else args.lam
-    opt_G, opt_D = optimizers(G, D)
+    opt_G, opt_D = optimizers(G, D, lr=args.lr)
     batches = data.Batches(x.to(device), y.to(device), batch_size=min(args.batch_size, len(x)), seed=args.seed)
+    augment = args.dataset == "facades" and not args.no_jitter
+    gen = torch.Generator().manual_seed(args.seed)  # the jitter's crops and flips
+    batch_stats = args.batch_size == 1  # the paper's test-time rule at its batch size of 1 (instance norm)
     steps = args.steps or S.image_steps
     name = f"pix2pix-{args.dataset}-{args.loss}{'-encdec' if args.no_skips else ''}"
     run_dir = Path(args.run_dir) if args.run_dir else data.runs_dir() / name
@@ -265,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
     bar = tqdm(range(start, steps), initial=start, total=steps, desc=name, unit="step", mininterval=1.0)
     for step in bar:
         xb, yb = next(batches)
+        if augment:
+            xb, yb = paired.jitter(xb, yb, load_size=round(x.shape[-1] * 286 / 256), generator=gen)
+        for opt in (o for o in (opt_G, opt_D) if o is not None):
+            for group in opt.param_groups:
+                group["lr"] = args.lr * lr_factor(step, steps)
         stats = pix2pix_step(G, D, opt_G, opt_D, xb, yb, lam=lam, amp=amp)
         done = step + 1
         if done % S.log_every == 0 or done == steps:
@@ -272,14 +311,14 @@ def main(argv: list[str] | None = None) -> int:
             log.log(done, **row)
             bar.set_postfix(L1=f"{row['L1']:.3f}", refresh=False)
         if done % S.ckpt_every == 0 or done == steps:
-            out = translate(G, x_te[:8], amp=amp)  # (8, Cy, S, S)
+            out = translate(G, x_te[:8], test_batch_stats=batch_stats, amp=amp)  # (8, Cy, S, S)
             grid = torch.cat([x_te[:8].expand(-1, out.shape[1], -1, -1), out, y_te[:8]])  # (24, Cy, S, S)
             (run_dir / "samples").mkdir(parents=True, exist_ok=True)
             torchvision.utils.save_image(data.to_unit(grid), run_dir / "samples" / f"step_{done:07d}.png", nrow=8)
             save_checkpoint(ckpt, step=done, models=models, optimizers=opts, extra={"batches": batches.state_dict()})
     bar.close()
 
-    out = translate(G, x_te, amp=amp)  # (N_test, Cy, S, S)
+    out = translate(G, x_te, test_batch_stats=batch_stats, amp=amp)  # (N_test, Cy, S, S)
     a, b = data.to_unit(out), data.to_unit(y_te)
     result = {"L1": (out - y_te).abs().mean().item(), "PSNR dB": image_metrics.psnr(a, b).mean().item(),
               "SSIM": image_metrics.ssim(a, b).mean().item()}
