@@ -67,3 +67,127 @@ def sr_quality(sr: torch.Tensor, hr: torch.Tensor, border: int) -> tuple[torch.T
     (`rgb_to_y`), `border` pixels cropped on every side, then PSNR and SSIM on Y."""
     y_sr, y_hr = crop_border(rgb_to_y(sr), border), crop_border(rgb_to_y(hr), border)  # (B, 1, H-2b, W-2b)
     return psnr(y_sr, y_hr), ssim(y_sr, y_hr)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# No-reference quality: NIQE (Mittal, Soundararajan, Bovik 2013), fitted on the course's own natural images
+# ----------------------------------------------------------------------------------------------------------
+#
+# NIQE describes an image by the statistics of its mean-subtracted, contrast-normalised (MSCN) coefficients,
+#     MSCN = (I - mu) / (sigma + 1),   mu, sigma = local mean and std under a 7 x 7 Gaussian (sigma 7/6),
+# which are close to Gaussian for natural photographs and drift away under blur, noise and artefacts. Each
+# P x P patch gives 18 numbers per scale (two scales): a generalised Gaussian fit of the MSCN values (shape,
+# variance) and an asymmetric one of the products of neighbouring MSCN values in four directions (shape, mean,
+# left and right variance). A multivariate Gaussian (mu_n, Sigma_n) fitted to the patches of pristine images is
+# the "natural" model; an image's NIQE is the distance of its patches' Gaussian (mu_t, Sigma_t) from it,
+#     NIQE = sqrt((mu_n - mu_t)^T ((Sigma_n + Sigma_t) / 2)^+ (mu_n - mu_t)),   lower = more natural.
+# It needs no reference image and no trained network: the natural model is fitted here, on whatever pristine
+# images the caller passes (the published model was fitted on 125 other photographs, so the values are not
+# comparable with published NIQE numbers; say which images the model came from).
+
+_GAMMAS = torch.arange(0.2, 10.0005, 0.001, dtype=torch.float64)  # the grid of shapes the reference code searches
+
+
+def _gfun(a: torch.Tensor) -> torch.Tensor:
+    return torch.exp(torch.lgamma(a))
+
+
+_R_GGD = _gfun(1 / _GAMMAS) * _gfun(3 / _GAMMAS) / _gfun(2 / _GAMMAS) ** 2  # (G,): E[x^2] / E[|x|]^2 per shape
+_R_AGGD = 1 / _R_GGD  # (G,): E[|x|]^2 / E[x^2]
+
+
+def _ggd_fit(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generalised Gaussian fit by moment matching, per row of v (P, n): (shape alpha, variance), each (P,)."""
+    g, r_gam = _GAMMAS.to(v.device), _R_GGD.to(v.device)  # (G,) each
+    var = v.square().mean(1)  # (P,)
+    rho = var / v.abs().mean(1).square()  # (P,)
+    alpha = g[(rho[:, None] - r_gam).abs().argmin(1)]  # (P,)
+    return alpha, var
+
+
+def _aggd_fit(v: torch.Tensor) -> torch.Tensor:
+    """Asymmetric generalised Gaussian fit per row of v (P, n) -> (P, 4): shape, mean, left var, right var."""
+    g, r_gam = _GAMMAS.to(v.device), _R_AGGD.to(v.device)  # (G,) each
+    neg, pos = (v < 0).double(), (v > 0).double()
+    left = (v.square() * neg).sum(1).div(neg.sum(1).clamp_min(1)).sqrt()  # (P,)
+    right = (v.square() * pos).sum(1).div(pos.sum(1).clamp_min(1)).sqrt()
+    gh = left / right.clamp_min(1e-12)
+    rhat = v.abs().mean(1).square() / v.square().mean(1).clamp_min(1e-12)
+    rnorm = rhat * (gh ** 3 + 1) * (gh + 1) / (gh ** 2 + 1) ** 2
+    alpha = g[(rnorm[:, None] - r_gam).square().argmin(1)]  # (P,)
+    mean = (right - left) * _gfun(2 / alpha) / _gfun(1 / alpha) * (_gfun(1 / alpha) / _gfun(3 / alpha)).sqrt()
+    return torch.stack([alpha, mean, left ** 2, right ** 2], 1)  # (P, 4)
+
+
+def mscn(gray: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """MSCN coefficients and the local std of a grey image (1, 1, H, W) on the 0-255 scale, both (1, 1, H, W)."""
+    t = torch.arange(7, dtype=torch.float64) - 3
+    g = torch.exp(-t ** 2 / (2 * (7 / 6) ** 2))
+    g = (g / g.sum()).to(gray)  # (7,): the 7 x 7 Gaussian is separable, so blur rows, then columns
+
+    def blur(t):
+        t = F.conv2d(F.pad(t, (3, 3, 3, 3), mode="replicate"), g.view(1, 1, 1, 7))  # (1, 1, H + 6, W)
+        return F.conv2d(t, g.view(1, 1, 7, 1))  # (1, 1, H, W)
+
+    mu = blur(gray)
+    sigma = (blur(gray * gray) - mu * mu).abs().sqrt()
+    return (gray - mu) / (sigma + 1), sigma
+
+
+def _patches(t: torch.Tensor, p: int) -> torch.Tensor:
+    """(1, 1, H, W) with H, W multiples of p -> (P, p, p), row-major over the patch grid."""
+    return t[0, 0].unfold(0, p, p).unfold(1, p, p).reshape(-1, p, p)  # (P, p, p)
+
+
+def _scale_features(m: torch.Tensor, p: int) -> torch.Tensor:
+    """The 18 NIQE features of every p x p patch of an MSCN map (1, 1, H, W) -> (P, 18)."""
+    x = _patches(m, p)  # (P, p, p)
+    alpha, var = _ggd_fit(x.flatten(1))
+    feats = [alpha[:, None], var[:, None]]
+    for shift in ((0, 1), (1, 0), (1, 1), (-1, 1)):  # horizontal, vertical, two diagonals (circular, per patch)
+        feats.append(_aggd_fit((x * torch.roll(x, shift, dims=(1, 2))).flatten(1)))
+    return torch.cat(feats, 1)  # (P, 18)
+
+
+def niqe_features(image: torch.Tensor, patch: int = 96) -> tuple[torch.Tensor, torch.Tensor]:
+    """Patch features (P, 36) of one RGB image (3, H, W) in [0, 1], on its luma Y (0-255), and each patch's
+    sharpness (mean local std, (P,)). The image is cropped to a multiple of the patch size."""
+    if patch % 2:
+        raise ValueError("the patch side must be even (the second scale halves it)")
+    y = rgb_to_y(image[None].double()) * 255  # (1, 1, H, W)
+    H, W = (y.shape[-2] // patch) * patch, (y.shape[-1] // patch) * patch
+    if H == 0 or W == 0:
+        raise ValueError(f"NIQE needs images at least {patch} x {patch}; got {tuple(image.shape[-2:])}")
+    y = y[..., :H, :W]
+    m1, sigma = mscn(y)
+    half = F.interpolate(y, scale_factor=0.5, mode="bicubic", antialias=True, align_corners=False)  # (1, 1, H/2, W/2)
+    m2, _ = mscn(half)
+    feats = torch.cat([_scale_features(m1, patch), _scale_features(m2, patch // 2)], 1)  # (P, 36)
+    return feats, _patches(sigma, patch).flatten(1).mean(1)  # (P, 36), (P,)
+
+
+def niqe_model(images, patch: int = 96, sharpness: float = 0.75) -> dict:
+    """The natural model: the Gaussian of the patch features of pristine images (a list of (3, H, W) in [0, 1]),
+    keeping, as the reference code does, only each image's patches at least `sharpness` times as sharp as its
+    sharpest one."""
+    kept = []
+    for img in images:  # images differ in size
+        f, s = niqe_features(img, patch)
+        kept.append(f[s > sharpness * s.max()])
+    f = torch.cat(kept)  # (P, 36)
+    f = f[torch.isfinite(f).all(1)]
+    return {"mu": f.mean(0), "cov": torch.cov(f.T), "patch": patch, "n_patches": len(f)}
+
+
+def niqe(images, model: dict) -> float:
+    """NIQE of a set of RGB images (a list of (3, H, W) in [0, 1], or one image): the distance of the Gaussian of
+    all their patches from the natural model. Lower is more natural. One image gives one score per image; pass
+    several to pool their patches (a set's score; more stable for small images with few patches)."""
+    images = [images] if torch.is_tensor(images) and images.ndim == 3 else list(images)
+    f = torch.cat([niqe_features(img, model["patch"])[0] for img in images])  # (P, 36)
+    f = f[torch.isfinite(f).all(1)]
+    if len(f) < 2:
+        raise ValueError("NIQE needs at least two patches: pass larger images, several images, or a smaller patch")
+    d = model["mu"] - f.mean(0)  # (36,)
+    cov = (model["cov"] + torch.cov(f.T)) / 2  # (36, 36)
+    return float((d @ torch.linalg.pinv(cov) @ d).sqrt())
