@@ -243,3 +243,18 @@ def test_knn_by_hand():
 def test_visible_count_floors_like_the_reference():
     # models_mae.py: len_keep = int(L * (1 - mask_ratio)); rounding would give 37 and 5
     assert [M.n_visible(49, r) for r in (0.25, 0.5, 0.75, 0.9)] == [36, 24, 12, 4]
+
+
+def test_structured_masks_are_noise_patterns():
+    x = torch.randn(3, 49, 2)
+    grid = M.grid_noise(3, 7, [1, 3, 5], [0, 2, 4, 6])  # 12 kept patches = K at 75 %
+    _, mask, _ = M.random_masking(x, 0.75, noise=grid)
+    kept = (mask == 0).reshape(3, 7, 7)
+    assert kept[:, 1::2, ::2].all() and kept.sum() == 3 * 12
+    _, mask, _ = M.random_masking(x, 0.75, noise=M.block_noise(3, 7, torch.Generator().manual_seed(0)))
+    assert torch.equal(mask.sum(1), torch.full((3,), 37.0))
+    m = mask.reshape(3, 7, 7)
+    for b in range(3):  # one contiguous block: every masked patch but the centre one has a masked 4-neighbour
+        idx = m[b].nonzero().tolist()
+        assert all(any(0 <= r + dr < 7 and 0 <= c + dc < 7 and m[b, r + dr, c + dc] == 1
+                       for dr, dc in ((0, 1), (1, 0), (0, -1), (-1, 0))) for r, c in idx)

@@ -22,6 +22,9 @@ def attention_weights(fn) -> None:
                              "(normalise over the key positions i, the last dimension)")
     if torch.allclose(beta, torch.softmax(s, dim=-1).transpose(1, 2), atol=1e-5) and not torch.allclose(beta, want, atol=1e-5):
         raise AssertionError("beta is transposed: row j should hold where query j looks, beta[b, j, i]")
+    if torch.allclose(beta, torch.softmax(s / q.shape[-1] ** 0.5, dim=-1), atol=1e-5):
+        raise AssertionError("SAGAN does not scale the scores: beta = softmax(q k^T), without the 1/sqrt(Cq) "
+                             "of the Transformer's scaled dot product")
     if torch.allclose(beta, s, atol=1e-5):
         raise AssertionError("these are the raw scores s = q k^T; apply the softmax over the keys")
     assert torch.allclose(beta, want, atol=1e-5), "beta[b, j, i] should be exp(q_j . k_i) / sum_i' exp(q_j . k_i')"
@@ -45,3 +48,31 @@ def hinge_d_loss(fn) -> None:
     done = torch.as_tensor(_call(fn, torch.tensor([1.0, 3.0]), torch.tensor([-1.0, -5.0])))
     assert float(done) == 0.0, "when every real score is >= 1 and every fake score <= -1 the loss is exactly 0"
     _ok("hinge loss: D only pays for real scores below +1 and fake scores above -1")
+
+
+GAMMA0_CHOICES = {
+    "a": "gamma stays close to 1: the blocks keep passing their attention output on",
+    "b": "gamma falls back towards 0: training closes the gate",
+    "c": "training diverges: the losses blow up or turn NaN",
+}
+
+
+def gamma0_outcome(gamma_final: float, gamma0: float = 1.0, losses_finite: bool = True) -> str:
+    """Which of GAMMA0_CHOICES a run with gamma started at `gamma0` shows."""
+    if not losses_finite or gamma_final != gamma_final:
+        return "c"
+    return "b" if abs(gamma_final) < 0.5 * abs(gamma0) else "a"
+
+
+def gamma0_prediction(prediction, gamma_final: float, gamma0: float = 1.0, losses_finite: bool = True) -> str:
+    """Compare the learner's recorded prediction (a key of GAMMA0_CHOICES) with what the run showed."""
+    if prediction is None:
+        from ..exercises import ExerciseNotDone
+
+        raise ExerciseNotDone("record your prediction first: set `prediction` to 'a', 'b' or 'c'")
+    key = str(prediction).strip().lower()
+    assert key in GAMMA0_CHOICES, f"the prediction must be one of {sorted(GAMMA0_CHOICES)}, got {prediction!r}"
+    seen = gamma0_outcome(gamma_final, gamma0, losses_finite)
+    verdict = "as you predicted" if key == seen else f"not what you predicted ({key}: {GAMMA0_CHOICES[key]})"
+    _ok(f"the run shows ({seen}) {GAMMA0_CHOICES[seen]} (final gamma_G {gamma_final:+.3f}): {verdict}")
+    return seen

@@ -49,15 +49,20 @@ def n_visible(n: int, mask_ratio: float) -> int:
     return max(1, int(n * (1 - mask_ratio)))
 
 
-def random_masking(x: torch.Tensor, mask_ratio: float, generator: torch.Generator | None = None):
+def random_masking(x: torch.Tensor, mask_ratio: float, generator: torch.Generator | None = None,
+                   noise: torch.Tensor | None = None):
     """Per-sample random masking: keep K = int(N (1 - ratio)) tokens of each sample, a different set each.
 
     Returns x_visible (B, K, D), mask (B, N) with 1 = masked (in the original order), ids_restore (B, N).
+    `noise` (B, N) replaces the uniform draw: the K tokens with the smallest noise are kept, so a structured
+    mask (a block, a grid) is a noise pattern (`block_noise`, `grid_noise`).
     """
     B, N, D = x.shape
     K = n_visible(N, mask_ratio)
-    dev = generator.device if generator is not None else x.device
-    noise = torch.rand(B, N, generator=generator, device=dev).to(x.device)  # (B, N) uniform
+    if noise is None:
+        dev = generator.device if generator is not None else x.device
+        noise = torch.rand(B, N, generator=generator, device=dev)  # (B, N) uniform
+    noise = noise.to(x.device)
     # Sorting uniform noise gives a uniformly random permutation per sample, in one batched op: the first K
     # indices are kept. argsort of that permutation is its inverse, which puts tokens back in place later.
     ids_shuffle = noise.argsort(dim=1)  # (B, N)
@@ -68,6 +73,22 @@ def random_masking(x: torch.Tensor, mask_ratio: float, generator: torch.Generato
     mask[:, :K] = 0  # in shuffled order: the first K are visible
     mask = mask.gather(1, ids_restore)  # (B, N) back in the original order
     return x_visible, mask, ids_restore
+
+
+def block_noise(B: int, grid: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """(B, N) noise whose smallest values lie farthest from a random centre per sample: the masked patches form
+    one contiguous block around that centre (block-wise masking, MAE Fig. 6 / BEiT)."""
+    rows, cols = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing="ij")
+    pos = torch.stack([rows.flatten(), cols.flatten()], 1).float()  # (N, 2)
+    centre = torch.rand(B, 1, 2, generator=generator) * (grid - 1)  # (B, 1, 2)
+    return -(pos[None] - centre).norm(dim=-1)  # (B, N): far from the centre = small = kept
+
+
+def grid_noise(B: int, grid: int, keep_rows, keep_cols) -> torch.Tensor:
+    """(B, N) noise that keeps the patches on the given rows and columns of the grid (grid-wise sampling)."""
+    keep = torch.zeros(grid, grid)
+    keep[torch.tensor(keep_rows)[:, None], torch.tensor(keep_cols)[None, :]] = 1
+    return (1 - keep).flatten().expand(B, -1).clone()  # (B, N): 0 = kept
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -162,11 +183,12 @@ class Encoder(nn.Module):
         self.apply(_init_weights)
         nn.init.normal_(self.cls_token, std=0.02)
 
-    def forward(self, imgs: torch.Tensor, mask_ratio: float, generator: torch.Generator | None = None):
+    def forward(self, imgs: torch.Tensor, mask_ratio: float, generator: torch.Generator | None = None,
+                noise: torch.Tensor | None = None):
         """imgs (B, C, H, W) -> latent (B, 1 + K, D), mask (B, N), ids_restore (B, N)."""
         x = self.patch_embed(patchify(imgs, self.patch_size))  # (B, N, D)
         x = x + self.pos_embed[:, 1:]  # positions are added *before* masking: each token keeps its place
-        x, mask, ids_restore = random_masking(x, mask_ratio, generator)  # (B, K, D)
+        x, mask, ids_restore = random_masking(x, mask_ratio, generator, noise)  # (B, K, D)
         cls = (self.cls_token + self.pos_embed[:, :1]).expand(len(x), -1, -1)  # (B, 1, D)
         x = torch.cat([cls, x], dim=1)  # (B, 1 + K, D)
         for blk in self.blocks:
@@ -249,8 +271,9 @@ class MAE(nn.Module):
     def forward_loss(self, imgs: torch.Tensor, pred: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return masked_mse(pred.float(), patch_targets(imgs, self.patch_size, self.norm_pix_loss), mask)
 
-    def forward(self, imgs: torch.Tensor, mask_ratio: float = 0.75, generator: torch.Generator | None = None):
-        latent, mask, ids_restore = self.encoder(imgs, mask_ratio, generator)  # (B, 1 + K, D)
+    def forward(self, imgs: torch.Tensor, mask_ratio: float = 0.75, generator: torch.Generator | None = None,
+                noise: torch.Tensor | None = None):
+        latent, mask, ids_restore = self.encoder(imgs, mask_ratio, generator, noise)  # (B, 1 + K, D)
         pred = self.decoder(latent, ids_restore)  # (B, N, X)
         return self.forward_loss(imgs, pred, mask), pred, mask
 
@@ -258,10 +281,11 @@ class MAE(nn.Module):
         return unpatchify(patches, self.patch_size, self.in_chans)  # (B, C, H, W)
 
     @torch.no_grad()
-    def reconstruct(self, imgs: torch.Tensor, mask_ratio: float = 0.75, generator: torch.Generator | None = None):
+    def reconstruct(self, imgs: torch.Tensor, mask_ratio: float = 0.75, generator: torch.Generator | None = None,
+                    noise: torch.Tensor | None = None):
         """For figures: (masked input, full prediction, prediction with the visible patches pasted back, mask)
         as images (B, C, H, W); masked places of the input are set to the darkest value, -1."""
-        _, pred, mask = self(imgs, mask_ratio, generator)
+        _, pred, mask = self(imgs, mask_ratio, generator, noise)
         m = self.to_image(mask.unsqueeze(-1).expand_as(pred))  # (B, C, H, W), 1 = masked
         recon = self.to_image(pred.float())  # (B, C, H, W)
         if self.norm_pix_loss:  # show normalised predictions in the true patches' statistics
