@@ -53,8 +53,12 @@ def _per_track(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
 
 def empty_bars(x: torch.Tensor) -> torch.Tensor:
     """EB per track (K,): the fraction of the B·N bars without any note."""
+    return _per_track(*_empty_bars_counts(x))
+
+
+def _empty_bars_counts(x):
     empty = ~_bool(x).flatten(3).any(-1)  # (B, K, N)
-    return empty.double().mean((0, 2))
+    return empty.sum((0, 2)), torch.full((x.shape[1],), x.shape[0] * x.shape[2])
 
 
 def pitch_class_matrix(n_pitches: int, lowest: int = 36) -> torch.Tensor:
@@ -70,27 +74,39 @@ def chroma(x: torch.Tensor, lowest: int = 36) -> torch.Tensor:
 
 def used_pitch_classes(x: torch.Tensor, lowest: int = 36) -> torch.Tensor:
     """UPC per track (K,): pitch classes used per bar, averaged over the track's non-empty bars."""
+    return _per_track(*_upc_counts(x, lowest))
+
+
+def _upc_counts(x, lowest=36):
     used = (chroma(x, lowest) > 0).sum(-1).double()  # (B, K, N)
     nonempty = used > 0
-    return _per_track((used * nonempty).sum((0, 2)), nonempty.sum((0, 2)))
+    return (used * nonempty).sum((0, 2)), nonempty.sum((0, 2))
 
 
 def qualified_notes(x: torch.Tensor, min_len: int = 2) -> torch.Tensor:
     """QN per track (K,): notes lasting >= min_len steps / all notes. A note is a maximal run of ones of one pitch
     over the segment's N·T steps (it may cross a bar line)."""
-    on = _bool(x).flatten(2, 3).transpose(2, 3).double()  # (B, K, P, S)
+    return _per_track(*_qn_counts(x, min_len))
+
+
+def _qn_counts(x, min_len=2):
+    on = _bool(x).flatten(2, 3).transpose(2, 3).to(torch.int16)  # (B, K, P, S)
     padded = torch.nn.functional.pad(on, (1, min_len))  # (B, K, P, 1 + S + min_len): silence on both sides
     onset = (padded[..., 1:] - padded[..., :-1] == 1)[..., :on.shape[-1]]  # (B, K, P, S)
-    csum = torch.nn.functional.pad(padded[..., 1:].cumsum(-1), (1, 0))  # (B, K, P, S + min_len + 1)
+    csum = torch.nn.functional.pad(padded[..., 1:].cumsum(-1, dtype=torch.int16), (1, 0))  # (B, K, P, S + min_len + 1)
     window = csum[..., min_len:min_len + on.shape[-1]] - csum[..., :on.shape[-1]]  # ones in [s, s + min_len)
     qualified = onset & (window == min_len)  # a run is long enough iff its first min_len steps are all on
-    return _per_track(qualified.sum((0, 2, 3)), onset.sum((0, 2, 3)))
+    return qualified.sum((0, 2, 3)), onset.sum((0, 2, 3))
 
 
 def polyphony(x: torch.Tensor, threshold: int = 1) -> torch.Tensor:
     """PP per track (K,): the fraction of time steps with more than `threshold` pitches sounding."""
+    return _per_track(*_pp_counts(x, threshold))
+
+
+def _pp_counts(x, threshold=1):
     n = _bool(x).sum(-1)  # (B, K, N, T)
-    return (n > threshold).double().mean((0, 2, 3))
+    return (n > threshold).sum((0, 2, 3)), torch.full((x.shape[1],), n[:, 0].numel())
 
 
 def tonal_matrix(r1: float = 1.0, r2: float = 1.0, r3: float = 0.5) -> torch.Tensor:
@@ -110,20 +126,50 @@ def tonal_centroid(c: torch.Tensor) -> torch.Tensor:
 
 
 def tonal_distance(x: torch.Tensor, lowest: int = 36) -> torch.Tensor:
-    """TD (K, K): ||ζ_i - ζ_j||₂ per bar, averaged over the bars where both tracks i and j play (NaN if none)."""
+    """TD (K, K): ||ζ_i - ζ_j||₂ per bar, averaged over the bars where both tracks i and j play (NaN if none).
+
+    One chroma per bar: MuseGAN's reference code takes one per beat (4 steps here) and averages, which pools
+    fewer notes per chroma, so its distances are larger and not comparable with these."""
+    return _per_track(*_td_counts(x, lowest))
+
+
+def _td_counts(x, lowest=36):
     c = chroma(x, lowest)  # (B, K, N, 12)
     z = tonal_centroid(c)  # (B, K, N, 6)
     d = (z[:, :, None] - z[:, None]).norm(dim=-1)  # (B, K, K, N)
     plays = c.sum(-1) > 0  # (B, K, N)
     both = plays[:, :, None] & plays[:, None]  # (B, K, K, N)
-    return _per_track((d * both).sum((0, 3)), both.sum((0, 3)))  # (K, K)
+    return (d * both).sum((0, 3)), both.sum((0, 3))  # (K, K) each
 
 
-def evaluate(x: torch.Tensor, lowest: int = 36, min_len: int = 2) -> dict[str, torch.Tensor]:
-    """All metrics of a batch of binary rolls: EB, UPC, QN, PP per track (K,), TD per pair (K, K)."""
-    x = x.detach().cpu()
-    return {"EB": empty_bars(x), "UPC": used_pitch_classes(x, lowest), "QN": qualified_notes(x, min_len),
-            "PP": polyphony(x), "TD": tonal_distance(x, lowest)}
+def bar_repetition(x: torch.Tensor) -> torch.Tensor:
+    """Per track (K,): how much each bar repeats the one before it, the Jaccard similarity |a ∩ b| / |a ∪ b| of
+    their (step, pitch) cells, averaged over the consecutive pairs in which the track plays. 1 = every bar a copy
+    of the previous one. Not a MuseGAN metric: a check that a phrase changes from bar to bar."""
+    b = _bool(x).flatten(3)  # (B, K, N, T·P)
+    inter = (b[:, :, 1:] & b[:, :, :-1]).sum(-1)  # (B, K, N - 1)
+    union = (b[:, :, 1:] | b[:, :, :-1]).sum(-1)  # (B, K, N - 1)
+    sim, plays = inter.double() / union.clamp(min=1), union > 0
+    return _per_track((sim * plays).sum((0, 2)), plays.sum((0, 2)))
+
+
+def evaluate(x: torch.Tensor, lowest: int = 36, min_len: int = 2, batch: int = 1024) -> dict[str, torch.Tensor]:
+    """All metrics of a batch of binary rolls: EB, UPC, QN, PP per track (K,), TD per pair (K, K).
+
+    Counted `batch` segments at a time and divided at the end (the same numbers as all at once), so memory does
+    not grow with the number of segments: 50,000 segments at once would need tens of GB for QN alone."""
+    counts = {"EB": _empty_bars_counts, "UPC": lambda c: _upc_counts(c, lowest),
+              "QN": lambda c: _qn_counts(c, min_len), "PP": _pp_counts, "TD": lambda c: _td_counts(c, lowest)}
+    sums: dict[str, list[torch.Tensor]] = {}
+    for i in range(0, max(len(x), 1), batch):
+        chunk = x[i:i + batch].detach().cpu()
+        for k, f in counts.items():
+            num, den = f(chunk)
+            if k in sums:
+                sums[k] = [sums[k][0] + num.double(), sums[k][1] + den.double()]
+            else:
+                sums[k] = [num.double(), den.double()]
+    return {k: _per_track(*v) for k, v in sums.items()}
 
 
 def summary(m: dict[str, torch.Tensor]) -> dict[str, float]:

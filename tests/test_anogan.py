@@ -150,3 +150,11 @@ def test_anogan_loss_check():
                   lambda x, g, fx, fg, lam: anogan.anogan_loss(x, g, fx, fg, lam).mean()):
         with pytest.raises(AssertionError):
             ch12.anogan_loss(wrong)
+
+
+def test_anogan_loss_check_names_the_papers_sum():
+    def summed(x, g, fx, fg, lam):
+        return (1 - lam) * (x - g).abs().flatten(1).sum(1) + lam * (fx - fg).abs().sum(1)
+
+    with pytest.raises(AssertionError, match="the paper sums"):
+        ch12.anogan_loss(summed)

@@ -267,3 +267,21 @@ def test_binarize_and_random_rolls():
 def test_metrics_reject_wrong_shapes():
     with pytest.raises(ValueError, match="B, K, N, T, P"):
         mm.empty_bars(torch.zeros(4, 16, 48))
+
+
+def test_evaluate_in_chunks_equals_all_at_once():
+    g = torch.Generator().manual_seed(3)
+    x = (torch.rand(37, 3, 4, 16, 48, generator=g) < 0.05).float()
+    x[:7, 1] = 0  # a track silent in some segments: counts, not ratios, must be pooled
+    whole, chunked = mm.evaluate(x, batch=len(x)), mm.evaluate(x, batch=5)
+    for k in whole:
+        torch.testing.assert_close(chunked[k], whole[k])
+
+
+def test_bar_repetition_is_one_for_copied_bars_and_jaccard_otherwise():
+    x = torch.zeros(1, 2, 4, 16, 48)
+    x[0, 0, :, 0, 10] = 1  # track 0: the same note in every bar
+    x[0, 1, 0, 0, 10] = x[0, 1, 1, 0, 10] = x[0, 1, 1, 1, 12] = 1  # track 1: bar 1 adds a note, bars 2-3 silent
+    rep = mm.bar_repetition(x)
+    assert rep[0].item() == pytest.approx(1.0)
+    assert rep[1].item() == pytest.approx((1 / 2 + 0) / 2)  # pairs (0,1): 1/2; (1,2): 0/2; (2,3): no notes

@@ -34,9 +34,15 @@ def used_pitch_classes(fn) -> None:
     g = torch.Generator().manual_seed(0)
     x = (torch.rand(6, 3, 4, 16, 48, generator=g) > 0.97).float()
     x[:, 2, 1] = 0  # some empty bars
+    x[:3, 1, 1:] = 0  # segments with different numbers of non-empty bars: pooling them is not a mean of means
     want = mm.used_pitch_classes(x)
     got = torch.as_tensor(_call(fn, x)).double()
     assert got.shape == want.shape, f"expected shape {tuple(want.shape)} (one value per track), got {tuple(got.shape)}"
+    per_segment = torch.stack([mm.used_pitch_classes(x[b:b + 1]) for b in range(len(x))]).nanmean(0)  # (K,)
+    if got.shape == want.shape and not torch.allclose(want, per_segment, atol=1e-6) \
+            and torch.allclose(got, per_segment, atol=1e-6):
+        raise AssertionError("you averaged each segment's UPC and then the segments: pool the non-empty bars of "
+                             "all segments together (sum over segments and bars, then divide once)")
     assert torch.allclose(got, want, atol=1e-6), f"on random rolls expected {want.tolist()}, got {got.tolist()}"
     _ok("UPC: octaves folded into 12 pitch classes, counted per bar, averaged over non-empty bars")
 

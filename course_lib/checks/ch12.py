@@ -47,6 +47,10 @@ def anogan_loss(fn) -> None:
     if torch.allclose(got, (1 - 0.1) * (x - Gz).square().flatten(1).mean(1) + 0.1 * (fx - fGz).square().mean(1),
                       atol=1e-6):
         raise AssertionError("AnoGAN uses L1 distances (absolute values), not squared ones")
+    summed = 0.9 * (x - Gz).abs().flatten(1).sum(1) + 0.1 * (fx - fGz).abs().sum(1)
+    if torch.allclose(got, summed, atol=1e-5):
+        raise AssertionError("the paper sums the absolute values; this course averages them (1/n over pixels, "
+                             "1/F over features, as the equation in the text shows), so λ keeps its meaning")
     assert torch.allclose(got, 0.9 * res + 0.1 * dis, atol=1e-6), "expected (1 - λ)·residual + λ·feature, per image"
     zero = torch.as_tensor(_call(fn, x, x, fx, fx, 0.5))
     assert torch.allclose(zero, torch.zeros(3)), "an image G reproduces exactly (same features too) has loss 0"
