@@ -4,8 +4,9 @@ An AAE only ever *samples* its prior: the discriminator learns to tell prior sam
 any distribution we can sample from will do, including one without a density formula (the swiss roll).
 
 Each prior can also be sampled *conditioned on a label* (`labels=`): component k of the mixture, or the k-th
-tenth of the swiss roll. That is the supervised AAE of the paper's Fig. 4, where the discriminator sees the
-label too and so pushes digit k into region k.
+tenth of the swiss roll. That is the paper's §2.3, label information in the adversarial regularisation (Figs. 3
+and 4), where the discriminator sees the label too and so pushes digit k into region k. (The paper's "supervised
+AAE", §4, is another model: it gives the label to the decoder, to separate style from class.)
 
 Dimension key: B batch, Z latent size (2 here), K mixture components / classes.
 """

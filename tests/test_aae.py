@@ -172,6 +172,18 @@ def test_energy_distance_known_values():
     assert 0.05 < e1 < e2
 
 
+def test_energy_coefficient_is_scale_free_and_bounded():
+    a = torch.randn(1500, 2, generator=g(0))
+    b = torch.randn(1500, 2, generator=g(1)) * 0.5 + torch.tensor([1.0, 0.0])
+    h = aae.energy_coefficient(a, b)
+    assert 0.0 < h < 1.0
+    assert aae.energy_coefficient(3 * a, 3 * b) == pytest.approx(h, rel=1e-6)  # same mismatch, 3x the scale
+    assert aae.energy_distance(3 * a, 3 * b) == pytest.approx(3 * aae.energy_distance(a, b), rel=1e-6)
+    assert abs(aae.energy_coefficient(a, torch.randn(1500, 2, generator=g(2)))) < 0.01
+    # two point masses: E = 2d, E|X - Y| = d, so H = 1
+    assert aae.energy_coefficient(torch.zeros(10, 2), torch.ones(10, 2)) == pytest.approx(1.0)
+
+
 def test_standardize_whitens():
     z = torch.randn(5000, 2, generator=g(0)) @ torch.tensor([[3.0, 0.0], [2.0, 0.5]]) + 7
     w = aae.standardize(z)

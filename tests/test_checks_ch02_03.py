@@ -27,6 +27,10 @@ def test_frechet_1d():
     ch02.frechet_1d(lambda m1, s1, m2, s2: (m1 - m2) ** 2 + (s1 - s2) ** 2)
     with pytest.raises(AssertionError, match="σ1"):
         ch02.frechet_1d(lambda m1, s1, m2, s2: (m1 - m2) ** 2 + abs(s1 ** 2 - s2 ** 2))
+    with pytest.raises(AssertionError, match="difference of variances"):
+        ch02.frechet_1d(lambda m1, s1, m2, s2: (m1 - m2) ** 2 + s1 ** 2 - s2 ** 2)
+    with pytest.raises(AssertionError, match="cross term"):
+        ch02.frechet_1d(lambda m1, s1, m2, s2: (m1 - m2) ** 2 + s1 ** 2 + s2 ** 2)
     with pytest.raises(ExerciseNotDone):
         ch02.frechet_1d(stub)
 

@@ -24,11 +24,14 @@ def transposed_conv_size(fn) -> None:
 
 def frechet_1d(fn) -> None:
     """fn(mu1, sigma1, mu2, sigma2) -> Fréchet distance² between N(mu1, sigma1²) and N(mu2, sigma2²)."""
-    cases = [((0.0, 1.0, 0.0, 1.0), 0.0), ((1.0, 1.0, 3.0, 1.0), 4.0), ((0.0, 1.0, 0.0, 3.0), 4.0),
-             ((2.0, 0.5, -1.0, 2.0), 9.0 + 2.25)]
+    cases = [((0.0, 1.0, 0.0, 3.0), 4.0), ((0.0, 1.0, 0.0, 1.0), 0.0), ((1.0, 1.0, 3.0, 1.0), 4.0),
+             ((2.0, 0.5, -1.0, 2.0), 9.0 + 2.25)]  # the first case tells the likely mistakes apart
     for args, want in cases:
         got = float(_call(fn, *args))
-        if args == (0.0, 1.0, 0.0, 3.0) and abs(got - 8.0) < 1e-6:
-            raise AssertionError("Tr(Σ1 + Σ2 - 2(Σ1Σ2)^½) in 1-D is σ1² + σ2² - 2σ1σ2 = (σ1 - σ2)², not σ1² - σ2²")
+        if args == (0.0, 1.0, 0.0, 3.0) and abs(abs(got) - 8.0) < 1e-6:
+            raise AssertionError("Tr(Σ1 + Σ2 - 2(Σ1Σ2)^½) in 1-D is σ1² + σ2² - 2σ1σ2 = (σ1 - σ2)², not a difference "
+                                 "of variances σ1² - σ2² (or its absolute value)")
+        if args == (0.0, 1.0, 0.0, 3.0) and abs(got - 10.0) < 1e-6:
+            raise AssertionError("σ1² + σ2² is only part of the trace: the cross term -2(Σ1Σ2)^½ = -2σ1σ2 is missing")
         assert abs(got - want) < 1e-6, f"N({args[0]}, {args[1]}²) vs N({args[2]}, {args[3]}²): expected {want}, got {got}"
     _ok("d² = (μ1 - μ2)² + (σ1 - σ2)²: the 1-D case of FID's formula")

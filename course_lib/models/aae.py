@@ -49,7 +49,7 @@ class Decoder(nn.Module):
 
 
 class LatentDiscriminator(nn.Module):
-    """A code z (B, Z), or [z, one-hot label] (B, Z + K) in the supervised AAE, -> one logit (B, 1)."""
+    """A code z (B, Z), or [z, one-hot label] (B, Z + K) when D sees the label (paper §2.3), -> one logit (B, 1)."""
 
     def __init__(self, *, z_dim: int, hidden: int, n_classes: int = 0):
         super().__init__()
@@ -60,7 +60,8 @@ class LatentDiscriminator(nn.Module):
 
 
 def build(*, in_shape: tuple[int, ...], z_dim: int = 2, hidden: int = 512, n_classes: int = 0):
-    """(E, Dec, D) for images of shape in_shape; n_classes > 0 makes D label-aware (supervised AAE)."""
+    """(E, Dec, D) for images of shape in_shape; n_classes > 0 makes D label-aware (label information in the
+    adversarial regularisation, Makhzani et al. §2.3)."""
     return (Encoder(in_shape=in_shape, z_dim=z_dim, hidden=hidden),
             Decoder(out_shape=in_shape, z_dim=z_dim, hidden=hidden),
             LatentDiscriminator(z_dim=z_dim, hidden=hidden, n_classes=n_classes))
@@ -85,7 +86,7 @@ def reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
 
 
 def with_label(z: torch.Tensor, labels: torch.Tensor | None, n_classes: int) -> torch.Tensor:
-    """[z, one_hot(y)]: what a label-aware D sees (supervised AAE, paper Fig. 4); z itself when labels is None."""
+    """[z, one_hot(y)]: what a label-aware D sees (paper §2.3, Fig. 4); z itself when labels is None."""
     if labels is None:
         return z  # (B, Z)
     return torch.cat([z, F.one_hot(labels, n_classes).to(z.dtype)], dim=1)  # (B, Z + K)
@@ -170,6 +171,19 @@ def energy_distance(a: torch.Tensor, b: torch.Tensor, *, max_n: int = 2000, seed
     return float(2 * xy - xx - yy)
 
 
+def energy_coefficient(a: torch.Tensor, b: torch.Tensor, *, max_n: int = 2000, seed: int = 0) -> float:
+    """Székely & Rizzo's energy coefficient H = E(P, Q) / (2 E|X - Y|), in [0, 1], 0 iff P = Q.
+
+    The energy distance has the units of the data: a prior twice as wide gives twice the number for the same
+    mismatch. H divides by the cross term, so it is unchanged when both samples are scaled by one factor and can
+    be compared across priors of different scales."""
+    g = torch.Generator().manual_seed(seed)
+    a, b = a.detach().double().cpu(), b.detach().double().cpu()
+    a = a[torch.randperm(len(a), generator=g)[:max_n]]
+    b = b[torch.randperm(len(b), generator=g)[:max_n]]
+    return energy_distance(a, b, max_n=max_n, seed=seed) / (2 * float(torch.cdist(a, b).mean()))
+
+
 def standardize(z: torch.Tensor) -> torch.Tensor:
     """Whiten codes: zero mean, identity covariance (z - μ) L^-T with Σ = L Lᵀ. Removes the scale and shear a
     plain autoencoder picks arbitrarily, so its codes can be compared with N(0, I) on shape alone."""
@@ -243,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="course train aae", description="Train an (adversarial) autoencoder.")
     p.add_argument("--dataset", default="mnist")
     p.add_argument("--prior", default="mixture", choices=[*PRIORS, "none"], help="'none': a plain autoencoder")
-    p.add_argument("--supervised", action="store_true", help="label-aware D, label-conditioned prior (Fig. 4)")
+    p.add_argument("--supervised", action="store_true",
+                   help="label-aware D, label-conditioned prior (paper §2.3, Fig. 4)")
     p.add_argument("--z-dim", type=int, default=2)
     p.add_argument("--hidden", type=int, default=4 * S.width)
     p.add_argument("--steps", type=int, default=2 * S.image_steps)

@@ -83,7 +83,8 @@ class Discriminator(nn.Module):
 
 
 def init_weights(m: nn.Module) -> None:
-    """DCGAN's initialisation: convolution weights ~ N(0, 0.02), BatchNorm scales ~ N(1, 0.02), biases 0."""
+    """DCGAN's initialisation: convolution weights ~ N(0, 0.02²), BatchNorm scales ~ N(1, 0.02²) (std 0.02),
+    biases 0."""
     if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
         nn.init.normal_(m.weight, 0.0, 0.02)
         if m.bias is not None:
@@ -100,7 +101,7 @@ def build(*, z_dim: int = 100, channels: int = 1, image_size: int = 28, width: i
     D = Discriminator(channels=channels, image_size=image_size, width=width, batchnorm=batchnorm and not spectral_norm,
                       spectral_norm=spectral_norm)
     G.apply(init_weights)
-    if not spectral_norm:  # spectral norm re-scales the weights itself; N(0, 0.02) would only slow it down
+    if not spectral_norm:  # spectral norm re-scales the weights itself; N(0, 0.02²) would only slow it down
         D.apply(init_weights)
     return G, D
 

@@ -4,13 +4,17 @@ VAE: the encoder outputs a Gaussian q(z|x) = N(μ(x), diag σ²(x)); z is sample
 gives Bernoulli logits of p(x|z). Training maximises the ELBO = E_q[log p(x|z)] - KL(q(z|x) || N(0, I)).
 
 VAE-GAN: the decoder doubles as a GAN generator, and the reconstruction is measured in a discriminator feature
-layer instead of pixels. Three losses, each updating its own network (Larsen et al. 2016, Alg. 1):
+layer instead of pixels. With L_GAN = log Dis(x) + log(1 - Dis(x̃)) + log(1 - Dis(x_p)) the value Dis maximises
+(Larsen et al. 2016, eq. 10), each network minimises its own loss:
 
-    Enc  <- L_prior + L_llike^Dis                 (KL, and the feature-space reconstruction)
-    Dec  <- γ L_llike^Dis - L_GAN                 (reconstruct in D's features, and fool D)
-    Dis  <- L_GAN                                 (tell x from Dec(Enc(x)) and from Dec(z), z ~ p(z))
+    Enc  minimises  β L_prior + L_llike^Dis                          (KL, and the feature-space reconstruction)
+    Dec  minimises  γ L_llike^Dis - E[log Dis(x̃)] - E[log Dis(x_p)]  (reconstruct in Dis's features, fool Dis;
+                                                                      the non-saturating form of +L_GAN's fake terms)
+    Dis  minimises  -L_GAN                                           (tell x from x̃ = Dec(Enc(x)) and x_p = Dec(z_p))
 
-trained jointly, one step of each per batch.
+trained jointly, one step of each per batch. The paper's Algorithm 1 writes "Dec <- γ L_llike - L_GAN" and
+"Dis <- L_GAN" because there L_GAN stands for Dis's cross-entropy *loss* (the negative of eq. 10): read with eq. 10's
+sign, the same lines would have Dec and Dis both maximise L_GAN.
 
 Dimension key: B batch, C channels, H/W height/width (28 or 32; s = H/4), Z latent size, w base width,
 F discriminator feature size (2w·s·s).
@@ -207,7 +211,7 @@ def vaegan_step(E: nn.Module, G: nn.Module, D: nn.Module, opts: dict, x: torch.T
         mu, logvar = E(x)  # (B, Z) each
         x_rec = G(reparameterize(mu, logvar))  # (B, C, H, W)  x̃ = Dec(Enc(x))
         x_p = G(torch.randn_like(mu))  # (B, C, H, W)  x_p = Dec(z), z ~ N(0, I)
-    # Dis: maximise log D(x) + log(1 - D(x̃)) + log(1 - D(x_p)); the fakes are detached inside d_step
+    # Dis: minimise -L_GAN = -[log D(x) + log(1 - D(x̃)) + log(1 - D(x_p))]; the fakes are detached inside d_step
     stats = train.d_step(D, x, torch.cat([x_rec, x_p]), opts["D"], amp=amp)
     with amp():
         f_real = D.features(x).detach()  # (B, F) the target; no gradient flows into D from L_llike
@@ -215,9 +219,9 @@ def vaegan_step(E: nn.Module, G: nn.Module, D: nn.Module, opts: dict, x: torch.T
         fake_logits = D.head(torch.cat([f_rec, D.features(x_p)]))  # (2B, 1)
         l_like = feature_reconstruction_loss(f_rec, f_real)
         kl = kl_normal(mu, logvar).mean()
-        l_gan = losses.g_loss_nonsaturating(fake_logits)  # non-saturating form of -L_GAN for Dec
+        l_gan = losses.g_loss_nonsaturating(fake_logits)  # -E[log D(fake)]: Dec's non-saturating GAN loss
     loss_E = beta * kl + l_like  # Enc <- L_prior + L_llike
-    loss_G = gamma * l_like + l_gan  # Dec <- γ L_llike - L_GAN
+    loss_G = gamma * l_like + l_gan  # Dec minimises γ L_llike - E[log D(fake)] (it descends L_GAN's fake terms)
     # each loss differentiated w.r.t. its own network only: L_GAN must not move Enc, the KL must not move Dec
     e_params, g_params = list(E.parameters()), list(G.parameters())
     grads_E = torch.autograd.grad(loss_E, e_params, retain_graph=True)
