@@ -149,11 +149,14 @@ def citations(text: str) -> list[str]:
     return [m.group(1) for m in CITATION.finditer(text)]
 
 
-def fill(text: str, entries: dict[str, dict], where: str = "") -> str:
-    """Replace every `{rec:NAME[:SPEC]}` in `text` by the entry's value; a missing entry is an error."""
+def fill(text: str, entries: dict[str, dict], where: str = "", strict: bool = True) -> str:
+    """Replace every `{rec:NAME[:SPEC]}` in `text` by the entry's value. A missing entry is an error, or with
+    strict=False is shown as such in the text."""
 
     def sub(m):
         name, spec = m.group(1), m.group(2)
+        if name not in entries and not strict:
+            return f"[not measured: {name}]"
         if name not in entries:
             raise KeyError(f"{where}: the text cites {{rec:{name}}}, which the verified record does not hold; "
                            f"run `course verify` for this chapter at small scale")

@@ -3,9 +3,11 @@
     course list                         chapters from book.toml, with notebook and data status
     course doctor                       versions, device, bf16, data root, datasets and weights present
     course run NN [--scale S]           execute chapter NN's notebook headless; save the executed copy and HTML
+    course verify [NN...] [--scale S]   run chapters and write their claims, time and memory to results/record.*
     course data fetch NAME...           download datasets into the data root (or say what to place where)
     course book [--scale S] [--out DIR] the course as a static website (index, chapters, instructor's view)
     course edition learner [--out DIR]  write the learner's edition (solutions removed, checks kept)
+    course edition nbgrader [NN...] --out DIR   an nbgrader course folder of those chapters, assignments released
     course notebook sync [NN...]        rebuild .ipynb from the jupytext .py (keeping checked outputs)
     course train RECIPE [options]       a full-scale training run (`course train RECIPE --help` for its options)
 """
@@ -99,15 +101,16 @@ def cmd_run(args) -> int:
     return 0
 
 
-def execute_notebook(path: Path, out: Path, scale: str, timeout: int = 3600) -> float:
-    """Run a notebook top to bottom in a fresh kernel at `scale`; write <out>/<name>.ipynb and .html."""
+def execute_notebook(path: Path, out: Path, scale: str, timeout: int = 3600, nb=None) -> float:
+    """Run a notebook (`nb`, else the one at `path`) top to bottom in a fresh kernel at `scale`; write
+    <out>/<name>.ipynb and .html."""
     import nbformat
     from nbclient import NotebookClient
     from tqdm.auto import tqdm
 
     from .site import notebook_html
 
-    nb = nbformat.read(path, as_version=4)
+    nb = nbformat.read(path, as_version=4) if nb is None else nb
     os.environ["COURSE_SCALE"] = scale  # the kernel inherits this process's environment
     # figures go into the notebook whatever backend the calling shell chose (tests set Agg, which shows nothing)
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
@@ -123,6 +126,37 @@ def execute_notebook(path: Path, out: Path, scale: str, timeout: int = 3600) -> 
     nbformat.write(nb, out / path.name)
     (out / path.with_suffix(".html").name).write_text(notebook_html(nb), encoding="utf-8")
     return seconds
+
+
+def cmd_verify(args) -> int:
+    from .record import problems, record_path, verify_chapter
+
+    chs = [_chapter_arg(k) for k in args.chapters] if args.chapters else [c for c in book.chapters() if c.ready]
+    try:
+        scale = get_scale(args.scale).name
+    except ScaleError as e:
+        raise SystemExit(f"course: {e}")
+    failed = 0
+    for ch in chs:
+        print(f"chapter {ch.id} at scale {scale} ...", flush=True)
+        r = verify_chapter(ch, scale, cell_timeout=args.cell_timeout)
+        budget = ch.budget_s.get(scale)
+        over = budget is not None and r["wall_s"] > budget
+        claims = [e for e in r["entries"].values() if e.get("op")]
+        print(f"  {r['status']}: {sum(e['passed'] for e in claims)}/{len(claims)} claims, {r['wall_s']:.0f} s"
+              + (f" (budget {budget} s{': OVER' if over else ''})" if budget else "")
+              + f", peak {r['peak_rss_mb'] or 0:.0f} MB")
+        for e in claims:
+            if not e["passed"]:
+                print(f"  FAILED {e['name']}: {e['text']}: {e['value']:.4g} (claim {e['op']} {e['threshold']:g})")
+        if r.get("error"):
+            print("  " + r["error"].replace("\n", "\n  "))
+        failed += r["status"] != "passed"
+    print(f"record: {record_path(scale)} (and .md)")
+    if scale == "small":
+        for p in problems():
+            print(f"  note: {p}")
+    return 1 if failed else 0
 
 
 def cmd_data_fetch(args) -> int:
@@ -142,8 +176,18 @@ def cmd_edition(args) -> int:
     from .exercises import write_learner_edition
 
     out = Path(args.out) if args.out else book.REPO_ROOT / "editions" / "learner"
-    for p in write_learner_edition(out):
+    for p in write_learner_edition(out, args.chapters or None):
         print(p)
+    return 0
+
+
+def cmd_edition_nbgrader(args) -> int:
+    from .grading import release, write_course
+
+    write_course(args.out, args.chapters or None, scale=args.scale, cell_timeout_s=args.cell_timeout)
+    for p in [] if args.no_release else release(args.out, args.chapters or None):
+        print(p)
+    print(f"nbgrader course folder: {args.out}  (next: cd {args.out} && nbgrader autograde ASSIGNMENT)")
     return 0
 
 
@@ -175,6 +219,7 @@ TRAIN_RECIPES: dict[str, str] = {
     "anogan": "course_lib.models.anogan:main",
     "srgan": "course_lib.models.srgan:main",
     "musegan": "course_lib.models.musegan:main",
+    "seqgan": "course_lib.models.seqgan:main",
 }
 
 
@@ -211,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="output folder (default outputs/NN-slug/SCALE)")
     r.add_argument("--cell-timeout", type=int, default=3600, help="seconds one cell may take")
     r.set_defaults(fn=cmd_run)
+    v = sub.add_parser("verify", help="run chapters and write the verified record of their claims")
+    v.add_argument("chapters", nargs="*", help="numbers or slugs (default: every ready chapter)")
+    v.add_argument("--scale", choices=list(PRESETS), default="small")
+    v.add_argument("--cell-timeout", type=int, default=3600, help="seconds one cell may take")
+    v.set_defaults(fn=cmd_verify)
     bk = sub.add_parser("book", help="build the course website (`course book --help`)", add_help=False)
     bk.add_argument("rest", nargs=argparse.REMAINDER)
     bk.set_defaults(fn=cmd_book)
@@ -220,8 +270,16 @@ def build_parser() -> argparse.ArgumentParser:
     f.set_defaults(fn=cmd_data_fetch)
     e = sub.add_parser("edition", help="write an edition of the course").add_subparsers(dest="edition", required=True)
     le = e.add_parser("learner", help="solutions removed, checks kept")
+    le.add_argument("chapters", nargs="*", help="numbers or slugs (default: every ready chapter)")
     le.add_argument("--out", help="output folder (default editions/learner)")
     le.set_defaults(fn=cmd_edition)
+    ng = e.add_parser("nbgrader", help="an nbgrader course folder: assignments released, ready to autograde")
+    ng.add_argument("chapters", nargs="*", help="numbers or slugs (default: every ready chapter)")
+    ng.add_argument("--out", required=True, help="the course folder (made if missing)")
+    ng.add_argument("--scale", choices=list(PRESETS), default="smoke", help="scale the autograder runs at")
+    ng.add_argument("--cell-timeout", type=int, default=None, help="seconds a cell may run (default: book.toml)")
+    ng.add_argument("--no-release", action="store_true", help="write the source folder only")
+    ng.set_defaults(fn=cmd_edition_nbgrader)
     n = sub.add_parser("notebook", help="notebook maintenance").add_subparsers(dest="nb_cmd", required=True)
     s = n.add_parser("sync", help="rebuild .ipynb from the jupytext .py")
     s.add_argument("chapters", nargs="*")

@@ -13,15 +13,41 @@ from pathlib import Path
 CHECK_MARK = "NBVAL_CHECK_OUTPUT"
 
 
+def _chapter_id(py: Path) -> str:
+    return Path(py).name[:2]
+
+
+def fill_citations(nb, chapter_id: str) -> None:
+    """Fill the `{rec:NAME}` citations of the markdown cells from the chapter's verified record (in place)."""
+    from .claims import citations, fill
+
+    cited = [c for c in nb.cells if c.cell_type == "markdown" and citations(c.source)]
+    if not cited:
+        return
+    from .record import entries
+
+    found = entries(chapter_id)
+    for c in cited:
+        c.source = fill(c.source, found, where=f"chapter {chapter_id}")
+
+
+def read_source(py: Path):
+    """The notebook a `.py` source builds: jupytext's reading, with the record's numbers filled in."""
+    import jupytext
+
+    nb = jupytext.read(py)
+    fill_citations(nb, _chapter_id(py))
+    return nb
+
+
 def _cells(nb) -> list[tuple[str, str, tuple[str, ...]]]:
     return [(c.cell_type, c.source.strip(), tuple(c.get("metadata", {}).get("tags", []))) for c in nb.cells]
 
 
 def read_pair(py: Path, ipynb: Path):
-    import jupytext
     import nbformat
 
-    return jupytext.read(py), nbformat.read(ipynb, as_version=4)
+    return read_source(py), nbformat.read(ipynb, as_version=4)
 
 
 def differences(py: Path, ipynb: Path) -> list[str]:
@@ -39,10 +65,9 @@ def differences(py: Path, ipynb: Path) -> list[str]:
 
 def sync_notebook(py: Path, ipynb: Path, scale: str = "smoke") -> None:
     """Write `ipynb` from `py`. Cells marked NBVAL_CHECK_OUTPUT get the outputs of a run at `scale`."""
-    import jupytext
     import nbformat
 
-    nb = jupytext.read(py)
+    nb = read_source(py)
     nb.metadata.pop("jupytext", None)
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     nb.metadata["language_info"] = {"name": "python"}
@@ -62,5 +87,14 @@ def sync_notebook(py: Path, ipynb: Path, scale: str = "smoke") -> None:
             c.metadata.pop("execution", None)
             if i not in checked:
                 c.outputs = []
+    add_grading_metadata(nb, py)
     nbformat.validate(nb)
     nbformat.write(nb, ipynb)
+
+
+def add_grading_metadata(nb, py: Path) -> None:
+    """nbgrader's cell metadata from the cells' tags: exercises as solution cells, checks as graded test cells with
+    their points from book.toml, the rest read-only (course_lib.grading)."""
+    from .grading import add_nbgrader_metadata
+
+    add_nbgrader_metadata(nb, Path(py).name[:2])
