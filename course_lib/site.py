@@ -3,7 +3,8 @@
     course book --scale smoke --out site/
 
 1. executes every ready chapter's notebook at the chosen scale (`course run`, in parallel with --jobs), or, with
-   --reuse, takes an executed copy under outputs/ that is newer than the notebook;
+   --reuse, takes an executed copy under outputs/ that is newer than the notebook, or the copy `course verify`
+   executed from the current source (`course book --scale small --reuse` publishes the verified run);
 2. renders each one with nbconvert's JupyterLab template (code highlighted, figures embedded), with navigation
    between chapters; equations are converted to MathML when the page is built (latex2mathml), which the browser
    typesets itself: no script, nothing fetched from the network, the site works offline;
@@ -73,6 +74,9 @@ def execute_chapters(chapters, scale: str, executed_dir: Path, jobs: int = 1, re
         if reuse and nb.exists() and nb.stat().st_mtime >= ch.notebook_path.stat().st_mtime:
             seconds = json.loads(stamp.read_text())["seconds"] if stamp.exists() else None
             return Executed(ch, nb, seconds)
+        verified = _verified_run(ch, scale) if reuse else None
+        if verified and nb.exists():
+            return Executed(ch, nb, verified["wall_s"])
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "course_lib.cli", "run", ch.id, "--scale", scale,
                                "--out", str(out)], capture_output=True, text=True,
@@ -87,6 +91,40 @@ def execute_chapters(chapters, scale: str, executed_dir: Path, jobs: int = 1, re
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         return list(pool.map(one, chapters))
+
+
+def _verified_run(ch: book.Chapter, scale: str) -> dict | None:
+    """The record's entry for `ch` when `course verify` ran its current source at `scale` (its executed copy is
+    where `course run` puts it), else None."""
+    from . import record
+
+    entry = record.load(scale)["chapters"].get(ch.id)
+    return entry if entry and entry.get("source_sha") == record.source_hash(ch) else None
+
+
+def claims_cell(ch: book.Chapter, scale: str):
+    """A markdown cell closing a chapter's page: its claims as the verified record holds them."""
+    import nbformat
+
+    from . import record
+
+    entry = record.load(record.RECORDED_SCALE)["chapters"].get(ch.id)
+    rows = record.claims_table(entry) if entry else []
+    if not rows:
+        return None
+    fresh = entry.get("source_sha") == record.source_hash(ch)
+    m = entry.get("machine", {})
+    lines = [f"## What this chapter claims, verified at `{entry['scale']}`", "",
+             f"`course verify {ch.id}` on {m.get('cpu', '?')} ({m.get('cores', '?')} cores, torch "
+             f"{m.get('torch', '?')}), {entry.get('date', '')}: {entry.get('wall_s', 0):.0f} s, peak "
+             f"{entry.get('peak_rss_mb') or 0:.0f} MB." + ("" if fresh else
+                                                           " **The chapter changed since: this record is stale.**"),
+             "", "| claim | measured | threshold | verdict |", "|---|---|---|---|"]
+    lines += [f"| {t} | {v} | {th} | {ok} |" for _, t, v, th, ok in rows]
+    if scale != entry["scale"]:
+        lines += ["", f"*The page above was executed at `{scale}`, where the numbers mean little; these are the "
+                      f"verified `{entry['scale']}` run's.*"]
+    return nbformat.v4.new_markdown_cell("\n".join(lines))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -222,6 +260,9 @@ def build_site(out: Path | str, scale: str = "smoke", jobs: int = 1, reuse: bool
         if ch.ready:
             run = runs[ch.id]
             nb = nbformat.read(run.notebook, as_version=4)
+            verified = claims_cell(ch, scale)
+            if verified is not None:
+                nb.cells.append(verified)
             png = thumbnail(nb)
             if png:
                 (out / "img" / f"{ch.id}.png").write_bytes(png)
@@ -257,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(book.REPO_ROOT / "site"), help="output folder (default site/)")
     p.add_argument("--jobs", type=int, default=1, help="notebooks executed at once (default 1)")
     p.add_argument("--reuse", action="store_true",
-                   help="use executed notebooks under outputs/ that are newer than their source")
+                   help="use executed notebooks under outputs/ that are newer than their source, or that "
+                        "`course verify` ran on the current source (with --scale small: the verified run's pages)")
     args = p.parse_args(argv)
     scale = get_scale(args.scale).name
     start = time.perf_counter()

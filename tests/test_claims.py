@@ -102,6 +102,11 @@ def test_verify_writes_the_record_and_problems_names_what_disagrees(tmp_path, mo
     executed = (tmp_path / "out" / "99_tiny.ipynb").read_text()
     assert "measured 42 and 0.60" in executed  # the executed copy shows this run's numbers
     assert record.problems([ch]) == []
+    from course_lib import site
+
+    page = site.claims_cell(ch, "smoke").source  # the chapter's page closes with its verified claims
+    assert "| the ratio is large enough | 0.6 ± 0.141 (seeds: 0.5, 0.7) | > 0.1 | pass |" in page
+    assert "stale" not in page and "executed at `smoke`" in page
 
     ch.script_path.write_text(TINY.replace("THRESHOLD", "0.1") + "# an edit\n", encoding="utf-8")
     assert any("stale" in p for p in record.problems([ch]))
