@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import losses
+from .. import losses, train
 from .mae import MAE, Decoder, patchify, unpatchify
 
 # ----------------------------------------------------------------------------------------------------------
@@ -70,7 +70,7 @@ def adversarial_mae_step(mae: MAE, D: nn.Module, opt_G: torch.optim.Optimizer, o
     opt_D.zero_grad(set_to_none=True)
     loss_D.backward()
     opt_D.step()
-    with amp():
+    with amp(), train.frozen(D):  # gradients flow through D to the MAE; D's weights get none
         loss_adv = losses.g_loss_nonsaturating(D(fake))  # through the updated D
         loss_G = loss_rec + lam_adv * loss_adv
         if lam_perc and phi is not None:
@@ -96,7 +96,8 @@ def sharpness(x: torch.Tensor) -> torch.Tensor:
 
 class DecoderGenerator(nn.Module):
     """G(z): z ~ N(0, I) of size Z = (1 + K) * D is read as a class token and K *latent tokens* in the encoder's
-    output space (which ends in a LayerNorm, so real latents are also about zero-mean, unit-variance per token);
+    output space (which ends in a LayerNorm, so before its learned scale and shift real latents are zero-mean,
+    unit-variance per token);
     they are placed at K fixed patch positions, the decoder fills the other N - K with its mask token, and the
     predicted patches are assembled into an image. The decoder is used unchanged (its linear pixel output too)."""
 
