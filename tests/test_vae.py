@@ -171,3 +171,25 @@ def test_vaegan_d_step_sees_reconstructions_and_prior_samples_as_fake():
     x_rec, x_p = G2(vae.reparameterize(mu, logvar)), G2(torch.randn_like(mu))
     want = (-F.logsigmoid(D2(x)).mean() - F.logsigmoid(-D2(torch.cat([x_rec, x_p]))).mean())
     torch.testing.assert_close(stats["loss_D"], want.detach(), atol=1e-5, rtol=1e-5)
+
+
+def test_vaegan_decoder_step_raises_dis_logits_on_its_fakes():
+    """The sign of the decoder's GAN term: with Enc and Dis held still and γ = 0, one small decoder step must raise
+    Dis's logits on the same fakes (fool Dis), the opposite of what Dis's own step does to them."""
+    torch.manual_seed(0)
+    E, Dec, D = vae.build(z_dim=3, width=4)
+    G = vae.Generator(Dec)
+    x = torch.rand(6, 1, 28, 28, generator=torch.Generator().manual_seed(1)) * 2 - 1
+
+    def fake_logits():
+        torch.manual_seed(2)  # the noise vaegan_step draws: ε for x̃, then z_p
+        with torch.no_grad():
+            mu, logvar = E(x)
+            return D(torch.cat([G(vae.reparameterize(mu, logvar)), G(torch.randn_like(mu))])).mean()
+
+    before = fake_logits()
+    opts = {"E": torch.optim.SGD(E.parameters(), lr=0.0), "G": torch.optim.SGD(G.parameters(), lr=1e-2),
+            "D": torch.optim.SGD(D.parameters(), lr=0.0)}
+    torch.manual_seed(2)
+    vae.vaegan_step(E, G, D, opts, x, gamma=0.0)
+    assert fake_logits() > before
