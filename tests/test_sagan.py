@@ -149,3 +149,27 @@ def test_gamma_moves_away_from_zero_with_training():
     assert g["gamma_G"] != 0.0 and g["gamma_D"] != 0.0
     assert sagan.gammas(sagan.Generator(z_dim=8, width=8, attention=False),
                         sagan.Discriminator(width=8, attention=False)) == {"gamma_G": 0.0, "gamma_D": 0.0}
+
+
+def test_attention_check_names_the_scaled_scores_slip():
+    from course_lib.checks import ch06
+
+    scaled = lambda q, k: torch.softmax(q @ k.transpose(1, 2) / q.shape[-1] ** 0.5, dim=-1)  # noqa: E731
+    with pytest.raises(AssertionError, match="does not scale the scores"):
+        ch06.attention_weights(scaled)
+    ch06.attention_weights(lambda q, k: torch.softmax(q @ k.transpose(1, 2), dim=-1))
+
+
+def test_gamma0_prediction_reports_the_outcome_and_refuses_no_prediction():
+    from course_lib.checks import ch06
+    from course_lib.exercises import ExerciseNotDone
+
+    assert ch06.gamma0_outcome(0.97) == "a"
+    assert ch06.gamma0_outcome(0.1) == "b"
+    assert ch06.gamma0_outcome(float("nan")) == "c"
+    assert ch06.gamma0_outcome(0.9, losses_finite=False) == "c"
+    assert ch06.gamma0_prediction("b", 0.98) == "a"  # a wrong prediction is reported, not failed
+    with pytest.raises(ExerciseNotDone):
+        ch06.gamma0_prediction(None, 0.98)
+    with pytest.raises(AssertionError, match="one of"):
+        ch06.gamma0_prediction("d", 0.98)
