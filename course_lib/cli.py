@@ -220,7 +220,6 @@ TRAIN_RECIPES: dict[str, str] = {
     "srgan": "course_lib.models.srgan:main",
     "musegan": "course_lib.models.musegan:main",
     "seqgan": "course_lib.models.seqgan:main",
-    "seqgan": "course_lib.models.seqgan:main",
 }
 
 
