@@ -11,15 +11,18 @@
 from __future__ import annotations
 
 import os
+import pickle
 import random
 from pathlib import Path
 
 import torch
 
+from .errors import CourseError
+
 FORMAT = "course-checkpoint-v1"
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(CourseError, RuntimeError):
     pass
 
 
@@ -78,7 +81,17 @@ def read_checkpoint(path: Path | str, map_location: str | torch.device = "cpu") 
         raise CheckpointError(f"no checkpoint at {path}")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # truncated zip, bad pickle, foreign object... all mean "unusable"
+    except pickle.UnpicklingError as e:
+        if "weights only" not in str(e).lower():
+            raise CheckpointError(f"checkpoint {path} is corrupt or truncated and cannot be loaded "
+                                  f"(UnpicklingError: {str(e).splitlines()[0]}). Delete it to start over, or "
+                                  f"restore an earlier copy.") from e
+        raise CheckpointError(
+            f"checkpoint {path} holds Python objects that a safe (weights-only) load refuses to run, so the course "
+            f"will not open it: a course checkpoint holds only tensors and plain values. Use a checkpoint written "
+            f"by `course train`, or re-save yours as a state dict."
+        ) from e
+    except Exception as e:  # truncated zip, bad header... all mean "unusable"
         raise CheckpointError(
             f"checkpoint {path} is corrupt or truncated and cannot be loaded ({type(e).__name__}: {e}). "
             f"Delete it to start over, or restore an earlier copy."

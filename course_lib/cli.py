@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from . import book
+from .errors import CourseError
 from .scale import PRESETS, ScaleError, get_scale
 
 
@@ -296,12 +297,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["bench"]:  # its options go straight to the benchmark's own parser
-        return cmd_bench(argparse.Namespace(rest=argv[1:]))
-    if argv[:1] == ["book"]:
-        return cmd_book(argparse.Namespace(rest=argv[1:]))
-    args = build_parser().parse_args(argv)
-    return args.fn(args)
+    try:
+        if argv[:1] == ["bench"]:  # its options go straight to the benchmark's own parser
+            return cmd_bench(argparse.Namespace(rest=argv[1:]))
+        if argv[:1] == ["book"]:
+            return cmd_book(argparse.Namespace(rest=argv[1:]))
+        args = build_parser().parse_args(argv)
+        return args.fn(args)
+    except CourseError as e:  # the user's to fix: the message says how; a traceback would bury it
+        print(f"course: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

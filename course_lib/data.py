@@ -19,11 +19,12 @@ from pathlib import Path
 import torch
 
 from .book import REPO_ROOT
+from .errors import CourseError
 
 ENV_VAR = "COURSE_DATA_ROOT"
 
 
-class DataMissingError(FileNotFoundError):
+class DataMissingError(CourseError, FileNotFoundError):
     """A dataset (or weights file) the course needs is not on disk."""
 
 

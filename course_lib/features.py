@@ -274,11 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--retrain", action="store_true", help="train even when a cached classifier exists")
     args = p.parse_args(argv)
     use_scale(args.scale)
-    try:
-        net = course_classifier(args.dataset, device=args.device, steps=args.steps, retrain=args.retrain)
-    except data.DataMissingError as e:
-        print(e, file=sys.stderr)
-        return 1
+    net = course_classifier(args.dataset, device=args.device, steps=args.steps, retrain=args.retrain)
     print(f"{args.dataset}: test accuracy {100 * net.test_accuracy:.2f}%  "
           f"({classifier_path(args.dataset, args.steps or classifier_steps())})")
     return 0

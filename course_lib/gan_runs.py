@@ -21,6 +21,8 @@ from pathlib import Path
 
 import torch
 
+from .errors import ImageSizeError
+
 from . import data, distributed, features, gan_zoo, metrics, train
 from .checkpoint import resume, save_checkpoint
 from .runlog import RunLog
@@ -45,7 +47,8 @@ def build_models(arch: str, *, channels: int, image_size: int, width: int):
     from .models import resnet_gan
 
     if image_size != 32:
-        raise ValueError(f"the ResNet GAN is built for 32x32 images, got {image_size}")
+        raise ImageSizeError(f"the ResNet GAN is built for 32x32 images, got {image_size}x{image_size}: "
+                             f"use --image-size 32 or the dcgan family")
     G, D = resnet_gan.build(z_dim=128, channels=channels, g_width=2 * width, d_width=width,
                             spectral_norm=recipe.spectral_norm)
     return G, D, 128
@@ -92,11 +95,7 @@ def run(arch: str, argv: list[str] | None) -> int:
     info = data.DATASETS[data._canonical(args.dataset)]
     run_dir = Path(args.run_dir or data.runs_dir() / f"{arch}-{info.name}-{S.name}")
 
-    try:
-        x, _ = data.load_images(info.name, train=True, n=S.n_train)  # (N, C, H, W) in [-1, 1]
-    except data.DataMissingError as e:
-        print(e)
-        return 1
+    x, _ = data.load_images(info.name, train=True, n=S.n_train)  # (N, C, H, W) in [-1, 1]
     train.seed_everything(args.seed)
     G, D, z_dim = build_models(arch, channels=info.channels, image_size=info.size, width=width)
     G, D = G.to(device), D.to(device)
@@ -185,7 +184,12 @@ def bench(argv: list[str] | None = None) -> int:
     p.add_argument("--compile", action="store_true")
     p.add_argument("--device", default=None)
     p.add_argument("--out", default=None, help="JSON file (default: runs/bench.json)")
+    p.add_argument("--toy-seeds", type=int, default=0, metavar="S",
+                   help="instead: the cost of S seeds of a chapter-01/03 toy GAN trained as one batch, against one seed")
+    p.add_argument("--toy-recipe", default="non-saturating", help="a key of gan_zoo.TOY_RECIPES (with --toy-seeds)")
     args = p.parse_args(argv)
+    if args.toy_seeds:
+        return bench_toy_seeds(args)
     device = train.get_device(args.device)
     amp = train.autocast(device)
     rows = []
@@ -229,4 +233,31 @@ def bench(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"device": name, "torch": torch.__version__, "rows": rows}, indent=2))
     print(f"saved {out}")
+    return 0
+
+
+def bench_toy_seeds(args) -> int:
+    """Seconds per G step of a toy recipe (chapters 01/03 MLPs on the 5x5 grid, CPU) for 1 seed and for S seeds as
+    one batch; the ratio is what S seeds cost against one."""
+    recipe = gan_zoo.TOY_RECIPES[args.toy_recipe]
+    grid = data.grid()
+    batch = args.batch_size if args.batch_size != 64 else 256  # the chapters' toy batch unless told otherwise
+    steps = max(args.steps, 50)
+
+    def per_step(seeds):
+        kw = dict(batch_size=batch, seeds=seeds, z_dim=2, log_every=steps, progress=False)
+        gan_zoo.train_toy_seeds(recipe, grid, steps=args.warmup, **kw)
+        t = time.perf_counter()
+        gan_zoo.train_toy_seeds(recipe, grid, steps=steps, **kw)
+        return (time.perf_counter() - t) / steps
+
+    one, many = per_step([0]), per_step(list(range(args.toy_seeds)))
+    row = {"recipe": recipe.name, "batch": batch, "seeds": args.toy_seeds, "threads": torch.get_num_threads(),
+           "s_per_g_step_1": one, f"s_per_g_step_{args.toy_seeds}": many, "ratio": many / one}
+    print(f"{recipe.name}, batch {batch} per seed, {torch.get_num_threads()} thread(s): 1 seed {1e3 * one:.1f} ms "
+          f"per G step, {args.toy_seeds} seeds as one batch {1e3 * many:.1f} ms: {many / one:.2f}x "
+          f"(separate runs: {args.toy_seeds}x)")
+    out = Path(args.out) if args.out else data.runs_dir() / "bench_toy_seeds.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(row, indent=2))
     return 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 
+from .errors import CourseError
+
 ENV_VAR = "COURSE_SCALE"
 DEFAULT = "small"
 
@@ -46,7 +48,7 @@ PRESETS: dict[str, Scale] = {
 }
 
 
-class ScaleError(ValueError):
+class ScaleError(CourseError, ValueError):
     pass
 
 

@@ -35,9 +35,11 @@ def test_train_dcgan_checkpoints_resumes_and_keeps_the_best(tmp_path):
 
 
 def test_missing_dataset_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    from course_lib import cli
+
     monkeypatch.setenv("COURSE_DATA_ROOT", str(tmp_path))
-    assert gan_runs.sngan_main(["--dataset", "cifar10", "--steps", "1"]) == 1
-    assert "course data fetch cifar10" in capsys.readouterr().out
+    assert cli.main(["train", "sngan", "--dataset", "cifar10", "--steps", "1"]) == 2
+    assert "course data fetch cifar10" in capsys.readouterr().err
 
 
 def test_bench_writes_a_table_and_json(tmp_path):
