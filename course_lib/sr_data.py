@@ -106,3 +106,20 @@ def random_crops(images: list[torch.Tensor], n: int, size: int, *, seed: int = 0
     for r in range(1, 4):  # rotate each quarter of the batch as a group
         x[k == r] = torch.rot90(x[k == r], r, dims=(-2, -1))
     return x.contiguous()
+
+
+def niqe_natural_model(name: str = "bsd68", *, patch: int = 96) -> dict:
+    """NIQE's natural model (image_metrics.niqe_model) fitted on the HR images of a set, cached under
+    <runs dir>/features/ (fitting reads every image; the model is 36 means and a 36 x 36 covariance)."""
+    from .data import runs_dir, to_unit
+    from .image_metrics import niqe_model
+
+    cache = runs_dir() / "features" / f"niqe-{Path(name).name.lower()}-p{patch}.pt"
+    if cache.exists():
+        return torch.load(cache, weights_only=True)
+    model = niqe_model([to_unit(x) for x in load_hr_images(name)], patch=patch)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    torch.save(model, tmp)
+    tmp.replace(cache)  # atomic: a reader never sees half a file
+    return model

@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from course_lib import data, image_metrics, sr_data
@@ -65,6 +66,30 @@ def test_pixel_shuffle_shapes_in_srresnet():
     assert srgan.SRResNet(width=8, n_blocks=1, scale=2)(lr).shape == (2, 3, 12, 14)
     with pytest.raises(ValueError):
         srgan.SRResNet(scale=3)
+
+
+def test_icnr_makes_each_subpixel_convolution_nearest_neighbour_upsampling_at_init():
+    torch.manual_seed(0)
+    up = srgan.UpsampleBlock(8)
+    h = torch.randn(2, 8, 5, 6)
+    out = up.shuffle(up.conv(h))  # (2, 8, 10, 12)
+    torch.testing.assert_close(out, F.interpolate(out[..., ::2, ::2], scale_factor=2))  # equal 2x2 blocks
+    plain = srgan.UpsampleBlock(8, icnr=False)
+    out = plain.shuffle(plain.conv(h))
+    assert not torch.allclose(out, F.interpolate(out[..., ::2, ::2], scale_factor=2))  # a checkerboard at init
+
+
+def test_niqe_natural_model_is_fitted_once_and_cached(tmp_path, monkeypatch):
+    try:
+        sr_data.load_hr_images("set5")
+    except data.DataMissingError:
+        pytest.skip("Set5 not present under the data root")
+    monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
+    model = sr_data.niqe_natural_model("set5", patch=64)
+    assert model["mu"].shape == (36,) and model["cov"].shape == (36, 36)
+    assert (tmp_path / "features" / "niqe-set5-p64.pt").exists()
+    again = sr_data.niqe_natural_model("set5", patch=64)
+    torch.testing.assert_close(again["cov"], model["cov"])
 
 
 def test_bicubic_skip_means_zero_residual_gives_bicubic():

@@ -45,13 +45,33 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)  # (B, c, h, w)
 
 
+def icnr_(conv: nn.Conv2d, r: int = 2) -> nn.Conv2d:
+    """ICNR initialisation (Aitken et al. 2017) of a convolution feeding PixelShuffle(r), in place.
+
+    PixelShuffle takes output channel c·r² + i·r + j to the pixel offset (i, j) of channel c. With r² independent
+    random filters per c, the r² offsets start out different, and the network sees a checkerboard it must first
+    unlearn (the sub-pixel convolution equals a stride-r transposed convolution; equal overlap removes only one
+    cause of its checkerboard). ICNR gives the r² filters of each c the same initial values, so at
+    initialisation conv + PixelShuffle equals a convolution followed by nearest-neighbour upsampling."""
+    cout, cin, k, _ = conv.weight.shape
+    base = nn.Conv2d(cin, cout // r ** 2, k)  # PyTorch's default initialisation, for the c filters
+    with torch.no_grad():
+        conv.weight.copy_(base.weight.repeat_interleave(r * r, dim=0))  # (c·r², cin, k, k)
+        if conv.bias is not None:
+            conv.bias.copy_(base.bias.repeat_interleave(r * r))
+    return conv
+
+
 class UpsampleBlock(nn.Module):
     """Sub-pixel convolution (Shi et al. 2016): conv to 4c channels at the low resolution, then PixelShuffle(2)
-    rearranges (B, 4c, h, w) -> (B, c, 2h, 2w). No transposed convolution, so no checkerboard overlap."""
+    rearranges (B, 4c, h, w) -> (B, c, 2h, 2w). Every output pixel gets the same number of taps (no uneven
+    overlap), but its four sub-filters can still disagree and checkerboard: `icnr` (default) starts them equal."""
 
-    def __init__(self, c: int):
+    def __init__(self, c: int, *, icnr: bool = True):
         super().__init__()
         self.conv = nn.Conv2d(c, 4 * c, 3, 1, 1)
+        if icnr:
+            icnr_(self.conv, 2)
         self.shuffle = nn.PixelShuffle(2)
         self.act = nn.PReLU(c)
 
@@ -65,7 +85,7 @@ class SRResNet(nn.Module):
     """LR (B, C, h, w) in [-1, 1] -> SR (B, C, scale·h, scale·w)."""
 
     def __init__(self, *, channels: int = 3, width: int = 64, n_blocks: int = 16, scale: int = 4,
-                 bicubic_skip: bool = True):
+                 bicubic_skip: bool = True, icnr: bool = True):
         super().__init__()
         if scale & (scale - 1) or scale < 2:
             raise ValueError(f"scale must be a power of 2, got {scale}")
@@ -73,7 +93,7 @@ class SRResNet(nn.Module):
         self.head = nn.Sequential(nn.Conv2d(channels, width, 9, 1, 4), nn.PReLU(width))
         self.blocks = nn.Sequential(*[ResidualBlock(width) for _ in range(n_blocks)])
         self.post = nn.Sequential(nn.Conv2d(width, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width))
-        self.up = nn.Sequential(*[UpsampleBlock(width) for _ in range(int(math.log2(scale)))])
+        self.up = nn.Sequential(*[UpsampleBlock(width, icnr=icnr) for _ in range(int(math.log2(scale)))])
         self.tail = nn.Conv2d(width, channels, 9, 1, 4)
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
