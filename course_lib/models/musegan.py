@@ -329,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(bach['names'])} chorales, {len(x)} segments {tuple(x.shape[1:])}: {settings.describe()}")
     ranges = mm.data_range(x, bach["chorale"])
     rows = {"training data": mm.summary(mm.evaluate(x)),
-            "random rolls": mm.summary(mm.evaluate(mm.random_rolls(sizes["n_eval"], x, torch.Generator().manual_seed(0))))}
+            "random rolls": mm.summary(mm.evaluate(mm.random_rolls(sizes["n_eval"], x,
+                                                                   torch.Generator().manual_seed(0))))}
     root = Path(args.run_dir) if args.run_dir else data.runs_dir() / f"musegan-{S.name}"
     designs = DESIGNS if args.design == "all" else (args.design,)
     for design in designs:
