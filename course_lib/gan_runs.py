@@ -241,8 +241,8 @@ def bench_toy_seeds(args) -> int:
     one batch; the ratio is what S seeds cost against one."""
     recipe = gan_zoo.TOY_RECIPES[args.toy_recipe]
     grid = data.grid()
-    batch = args.batch_size if args.batch_size != 64 else 256  # the chapters' toy batch unless told otherwise
-    steps = max(args.steps, 50)
+    batch = args.batch_size if args.batch_size != 64 else 128  # the chapters' per-seed toy batch at small
+    steps = args.steps
 
     def per_step(seeds):
         kw = dict(batch_size=batch, seeds=seeds, z_dim=2, log_every=steps, progress=False)
