@@ -65,3 +65,45 @@ def value_at_optimum(fn) -> None:
     same = float(_call(fn, p, p))
     assert abs(same + math.log(4)) < 1e-6, "when p_g = p_data, V(D*, G) must be -log 4"
     _ok("V(D*, G) = -log 4 + 2 JSD(p_data || p_g): its minimum, -log 4, is reached only at p_g = p_data")
+
+
+DETACH_OPTIONS = {
+    "a": "nothing changes: G's step zeroes G's gradients before its own backward",
+    "b": "D stops learning: its loss no longer reaches D's weights",
+    "c": "D's backward also fills G's gradients (with the gradient of D's loss, which would help D) and frees the "
+         "graph through G, so G's backward through the same `fake` then fails",
+    "d": "G learns twice as fast: it now gets gradients from both losses",
+}
+
+
+def _run_without_detach() -> tuple[bool, str]:
+    """The experiment: D's step on D(fake) (no detach), then G's step through the same `fake`."""
+    from torch import nn
+
+    from .. import losses
+
+    torch.manual_seed(0)
+    G, D = nn.Linear(2, 2), nn.Linear(2, 1)
+    fake, real = G(torch.randn(8, 2)), torch.randn(8, 2)  # (8, 2) each
+    loss_D = losses.d_loss(D(real), D(fake))  # no .detach()
+    loss_D.backward()
+    g_filled = all(p.grad is not None and p.grad.abs().sum() > 0 for p in G.parameters())
+    try:
+        losses.g_loss_nonsaturating(D(fake)).backward()
+        error = ""
+    except RuntimeError as e:
+        error = str(e).split(".")[0]
+    return g_filled, error
+
+
+def predict_without_detach(fn) -> None:
+    """fn() -> the letter of DETACH_OPTIONS the learner predicts; checked against the experiment."""
+    answer = str(_call(fn)).strip().lower()
+    assert answer in DETACH_OPTIONS, f"return one of {sorted(DETACH_OPTIONS)}, got {answer!r}"
+    g_filled, error = _run_without_detach()
+    seen = (f"the run: after D's backward G's gradients are {'filled' if g_filled else 'empty'}; "
+            f"G's backward then {'raised: ' + error if error else 'ran'}")
+    if answer != "c":
+        raise AssertionError(f"you predicted ({answer}) {DETACH_OPTIONS[answer]}; {seen}. Why? backward() frees "
+                             "the graph it ran through, and `fake` was part of D's graph")
+    _ok(f"(c) as predicted; {seen}. With `.detach()` D's loss stops at the fake batch: G's graph stays for G's step")
