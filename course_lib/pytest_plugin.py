@@ -9,6 +9,10 @@
 - Collects only the notebooks of chapters that book.toml marks `ready`.
 - Enforces each notebook's smoke-scale time budget from book.toml: the last cell of a notebook that ran over
   budget fails, with the measured time.
+- Executes each notebook once: nbval's kernels draw figures inline, and a notebook whose every cell passed is
+  written, outputs and all, to $COURSE_EXECUTED_DIR/NN-slug/SCALE/ (where `course run` would put it), so the
+  site test (tests/test_site.py, collected after the notebooks) builds its pages from these runs instead of
+  executing every notebook a second time.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from .book import REPO_ROOT, chapters
 
 _times: dict[str, float] = {}
 _last_cell: dict[str, str] = {}
+_failed: set[str] = set()
+INLINE = "module://matplotlib_inline.backend_inline"
 
 
 def _offline_data() -> Path | None:
@@ -38,8 +44,10 @@ def pytest_configure(config):
     os.environ.setdefault("COURSE_SCALE", "smoke")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars as widgets would be empty boxes on the site
     tmp = Path(tempfile.mkdtemp(prefix="course-tests-"))
     os.environ.setdefault("COURSE_RUNS_DIR", str(tmp / "runs"))
+    os.environ.setdefault("COURSE_EXECUTED_DIR", str(tmp / "executed"))
     if "COURSE_DATA_ROOT" not in os.environ:
         src = _offline_data()
         if src is not None:
@@ -77,6 +85,39 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 @pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    """A notebook's kernel starts in its first cell's setup: with inline figures, as `course run` draws them."""
+    if not str(item.path).endswith(".ipynb"):
+        yield
+        return
+    before = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = INLINE
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = before
+
+
+def _write_executed(item, seconds: float) -> None:
+    """The notebook nbval just ran, with its outputs, where the site build looks for executed chapters."""
+    import json
+
+    import nbformat
+
+    ch = _chapter_by_notebook().get(Path(item.path).resolve())
+    nb = getattr(item.parent, "nb", None)
+    if ch is None or nb is None:
+        return
+    out = Path(os.environ["COURSE_EXECUTED_DIR"]) / f"{ch.id}-{ch.slug}" / os.environ.get("COURSE_SCALE", "smoke")
+    out.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out / ch.notebook_path.name)
+    (out / "seconds.json").write_text(json.dumps({"seconds": seconds}))
+
+
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
@@ -84,6 +125,10 @@ def pytest_runtest_makereport(item, call):
     if not path.endswith(".ipynb"):
         return
     _times[path] = _times.get(path, 0.0) + rep.duration
+    if rep.failed:
+        _failed.add(path)
+    if rep.when == "call" and getattr(item, "test_outputs", None) is not None:
+        item.cell.outputs = item.test_outputs  # nbval compared them already; the executed copy keeps them
     if rep.when == "call" and _last_cell.get(path) == item.nodeid and rep.passed:
         ch = _chapter_by_notebook().get(Path(path).resolve())
         scale = os.environ.get("COURSE_SCALE", "smoke")
@@ -94,6 +139,8 @@ def pytest_runtest_makereport(item, call):
             rep.outcome = "failed"
             rep.longrepr = (f"{Path(path).name} took {took:.1f} s at scale {scale}, over its budget of "
                             f"{budget} s (book.toml)")
+        elif path not in _failed:
+            _write_executed(item, took)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -26,9 +26,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """The whole site at smoke scale, every ready notebook executed (two at a time)."""
+    """The whole site at smoke scale. Notebooks nbval already ran in this session (the course plugin keeps them
+    under $COURSE_EXECUTED_DIR) are reused; any other ready notebook is executed here, two at a time."""
     root = tmp_path_factory.mktemp("site")
-    index = site.build_site(root / "site", scale="smoke", jobs=2, executed_dir=root / "executed")
+    executed = Path(os.environ.get("COURSE_EXECUTED_DIR") or root / "executed")
+    index = site.build_site(root / "site", scale="smoke", jobs=2, executed_dir=executed, reuse=True)
     return index.parent
 
 
