@@ -43,8 +43,8 @@ class GraphGANSizes:
 
 
 SIZES: dict[str, GraphGANSizes] = {
-    "smoke": GraphGANSizes(graph="karate", dim=16, steps=40, batch=64, lr_g=1e-2, lr_d=1e-2, weight_decay=1e-4,
-                           test_frac=0.1, n_splits=8),
+    "smoke": GraphGANSizes(graph="karate", dim=16, steps=30, batch=64, lr_g=1e-2, lr_d=1e-2, weight_decay=1e-4,
+                           test_frac=0.1, n_splits=4),
     "small": GraphGANSizes(graph="les-miserables", dim=16, steps=400, batch=128, lr_g=1e-2, lr_d=1e-2,
                            weight_decay=1e-4, test_frac=0.1, n_splits=20),
     "full": GraphGANSizes(graph="les-miserables", dim=32, steps=3_000, batch=256, lr_g=1e-2, lr_d=1e-2,
