@@ -175,7 +175,7 @@ def verify_chapter(ch: book.Chapter, scale: str = RECORDED_SCALE, cell_timeout: 
         log.touch()
         source_sha, library_sha, about = source_hash(ch), library_hash(), machine()
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "course_lib.record", str(ch.script_path), scale, str(out),
+        proc = subprocess.run([sys.executable, "-m", "course_lib.record", ch.id, scale, str(out),
                                str(cell_timeout)],
                               env={**os.environ, RECORD_ENV: str(log), "COURSE_SCALE": scale, "TQDM_DISABLE": "1"},
                               capture_output=True, text=True)
