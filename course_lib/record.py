@@ -175,7 +175,7 @@ def verify_chapter(ch: book.Chapter, scale: str = RECORDED_SCALE, cell_timeout: 
         log.touch()
         source_sha, library_sha, about = source_hash(ch), library_hash(), machine()
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "course_lib.record", ch.id, scale, str(out),
+        proc = subprocess.run([sys.executable, "-m", "course_lib.record", str(ch.script_path), scale, str(out),
                                str(cell_timeout)],
                               env={**os.environ, RECORD_ENV: str(log), "COURSE_SCALE": scale, "TQDM_DISABLE": "1"},
                               capture_output=True, text=True)
@@ -221,7 +221,8 @@ def _fill_executed(path: Path, found: dict) -> None:
 
 
 def _run_in_process(script: str, scale: str, out: str, cell_timeout: str) -> int:
-    """Inside the child process: execute the notebook, then print its time and the kernel's peak memory."""
+    """Inside the child process: execute the notebook whose source is `script` (a path; a chapter's number or
+    slug also works), then print its time and the kernel's peak memory."""
     import resource
 
     import jupytext
@@ -229,7 +230,7 @@ def _run_in_process(script: str, scale: str, out: str, cell_timeout: str) -> int
     from .cli import execute_notebook
 
     # the source itself, not the built .ipynb: what runs is what the recorded hash names
-    script = Path(script)
+    script = Path(script) if Path(script).suffix == ".py" else book.chapter(script).script_path
     nb = jupytext.read(script)
     seconds = execute_notebook(script.with_suffix(".ipynb"), Path(out), scale, timeout=int(cell_timeout), nb=nb)
     kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the kernel, reaped at shutdown (kB on Linux)
