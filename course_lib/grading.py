@@ -179,11 +179,12 @@ def nbgrader_config(scale: str, cell_timeout_s: int) -> str:
 
     data_root = os.environ.get("COURSE_DATA_ROOT")
     return f'''\
-# nbgrader's configuration for this course (written by `course edition nbgrader`; edit as you like).
+# nbgrader's configuration for this course, written by `course edition nbgrader` when the folder was made (it
+# leaves an existing one alone: edit as you like).
 import os
 
 # Grading runs every notebook top to bottom: at `{scale}` scale, with the data the course was set up with.
-os.environ.setdefault("COURSE_SCALE", {scale!r})
+os.environ["COURSE_SCALE"] = {scale!r}
 {f"os.environ.setdefault('COURSE_DATA_ROOT', {data_root!r})" if data_root else "# os.environ.setdefault('COURSE_DATA_ROOT', '/path/to/data')"}
 # figures go into the graded notebook and its feedback page, whatever backend the calling shell chose
 os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
@@ -200,15 +201,16 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 def write_course(out: Path | str, chapter_keys=None, *, scale: str = "smoke",
                  cell_timeout_s: int | None = None) -> list[Path]:
-    """An nbgrader course folder: nbgrader_config.py and source/chNN/<notebook>.ipynb for each chapter chosen
-    (default: every ready one). Returns the source notebooks written."""
+    """An nbgrader course folder: nbgrader_config.py (unless there is one: it may have been edited) and
+    source/chNN/<notebook>.ipynb for each chapter chosen (default: every ready one). Returns the notebooks written."""
     import nbformat
 
     out = Path(out)
     chs = [book.chapter(k) for k in chapter_keys] if chapter_keys else [c for c in book.chapters() if c.ready]
     timeout = cell_timeout_s or settings().get("cell_timeout_s", DEFAULT_CELL_TIMEOUT_S)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "nbgrader_config.py").write_text(nbgrader_config(scale, timeout), encoding="utf-8")
+    if not (out / "nbgrader_config.py").exists():
+        (out / "nbgrader_config.py").write_text(nbgrader_config(scale, timeout), encoding="utf-8")
     written = []
     for ch in chs:
         folder = out / "source" / assignment_name(ch)

@@ -8,9 +8,11 @@ feedback), export the grades.
 from __future__ import annotations
 
 import csv
+import os
 import sys
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 import torch.nn.functional as F
@@ -81,7 +83,7 @@ def test_points_table_names_exercises_that_exist():
     for ch in book.chapters():
         if not ch.ready:
             continue
-        nb = nbformat.read(ch.notebook_path, as_version=4)
+        nb = jupytext.read(ch.script_path)  # the source, whether or not its .ipynb is built yet
         grading.add_nbgrader_metadata(nb, ch.id)
         graded = {c.metadata["nbgrader"]["grade_id"].removeprefix("check_") for c in nb.cells
                   if c.metadata.get("nbgrader", {}).get("grade")}
@@ -165,7 +167,14 @@ def _submit(course: Path, student: str, answers: dict[str, str]) -> None:
 def graded(tmp_path_factory):
     pytest.importorskip("nbgrader", reason="pip install -e '.[instructor]' (Python >= 3.11)")
     course = tmp_path_factory.mktemp("course")
-    grading.write_course(course, ["01"], scale="smoke")
+    (path,) = grading.write_course(course, ["01"], scale="smoke")
+    # chapter 01 has no discussion exercise yet: add one at the end, as sync would write it
+    nb, answer = nbformat.read(path, as_version=4), nbformat.v4.new_notebook(cells=[_cell(
+        "markdown", "### BEGIN SOLUTION\nIts gradient vanishes where D rejects the fakes.\n### END SOLUTION", "discussion")])
+    grading.add_nbgrader_metadata(answer, "01")
+    nb.cells += [_cell("markdown", "**Discussion.** Why does the saturating loss stall early in training?"),
+                 answer.cells[0]]
+    nbformat.write(nb, path)
     released = grading.release(course, ["01"])
     source = nbformat.read(course / "source" / "ch01" / NB, as_version=4)
     solutions = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
@@ -180,6 +189,13 @@ def graded(tmp_path_factory):
     return course, released, source, grades
 
 
+def _gradebook(course: Path):
+    from nbgrader.api import Gradebook
+
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])  # for alembic
+    return Gradebook(f"sqlite:///{course / 'gradebook.db'}")
+
+
 def test_release_has_stubs_no_solutions_and_locked_checks(graded):
     course, released, source, _ = graded
     assert [p.name for p in released] == [NB]
@@ -188,8 +204,9 @@ def test_release_has_stubs_no_solutions_and_locked_checks(graded):
     assert "BEGIN SOLUTION" not in text and "p_data / (p_data + p_g)" not in text
     for c in nb.cells:
         meta = c.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            assert exercises.STUB in c.source and c.metadata.get("editable", True), "exercises stay editable"
+        if meta.get("solution"):  # the exercises, and the discussion answer: a stub, editable
+            assert c.source == "YOUR ANSWER HERE" if c.cell_type == "markdown" else exercises.STUB in c.source
+            assert c.metadata.get("editable", True), f"{meta['grade_id']} stays editable"
         elif c.cell_type == "code":
             assert c.metadata.get("editable") is False, f"{meta.get('grade_id')} is locked in the release"
     cont = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("continue_")]
@@ -202,23 +219,34 @@ def test_learner_edition_is_the_release_without_the_locks(graded, tmp_path):
     _, released, _, _ = graded
     (learner,) = exercises.write_learner_edition(tmp_path, ["01"])
     a, b = nbformat.read(learner, as_version=4), nbformat.read(released[0], as_version=4)
+    b.cells = b.cells[:-2]  # the discussion the test added to the release
     assert [c.source for c in a.cells] == [c.source for c in b.cells]
     strip = lambda c: {k: v for k, v in c.metadata.items() if k not in ("editable", "deletable")}  # noqa: E731
     assert [strip(c) for c in a.cells] == [strip(c) for c in b.cells]
 
 
-def test_autograde_gives_full_points_to_the_solutions(graded):
-    _, _, source, grades = graded
-    total = grading.total_points(source)
+def test_autograde_gives_full_points_to_the_solutions_and_leaves_the_discussion_to_the_instructor(graded):
+    course, _, source, grades = graded
+    total, by_hand = grading.total_points(source), grading.points_for("01", "discussion_1")
     assert float(grades["solved"]["max_score"]) == total
-    assert float(grades["solved"]["score"]) == total
+    assert float(grades["solved"]["score"]) == total - by_hand  # every check passed; the discussion awaits a grade
+    with _gradebook(course) as gb:
+        answered = gb.find_grade("discussion_1", NB[:-6], "ch01", "solved")
+        blank = gb.find_grade("discussion_1", NB[:-6], "ch01", "mixed")
+        assert answered.needs_manual_grade and answered.auto_score is None
+        assert blank.score == 0 and not blank.needs_manual_grade  # left as "YOUR ANSWER HERE"
 
 
 def test_a_wrong_answer_and_a_stub_lose_exactly_their_points_and_nothing_cascades(graded):
-    _, _, _, grades = graded
+    course, _, _, grades = graded
     # optimal_discriminator wrong, value_at_optimum right (it calls optimal_discriminator: after the failed check
     # the course's solution stands in), nonsaturating_loss left as the stub
     assert float(grades["mixed"]["score"]) == grading.points_for("01", "value_at_optimum")
+    with _gradebook(course) as gb:
+        score = {g: gb.find_grade(f"check_{g}", NB[:-6], "ch01", "mixed").score
+                 for g in ("optimal_discriminator", "value_at_optimum", "nonsaturating_loss")}
+    assert score == {"optimal_discriminator": 0, "value_at_optimum": grading.points_for("01", "value_at_optimum"),
+                     "nonsaturating_loss": 0}
 
 
 def test_feedback_shows_each_checks_hint_not_a_traceback(graded):
@@ -232,3 +260,16 @@ def test_feedback_shows_each_checks_hint_not_a_traceback(graded):
               for o in c.outputs if o.output_type == "error"}
     assert errors == {"check_optimal_discriminator", "check_nonsaturating_loss"}, \
         "only the two checks fail: the cells after them run on the course's solutions"
+
+
+def test_nbgrader_lab_extension_is_enabled_and_compatible_with_the_installed_jupyterlab():
+    pytest.importorskip("nbgrader", reason="pip install -e '.[instructor]' (Python >= 3.11)")
+    import subprocess
+
+    import jupyterlab
+
+    assert int(jupyterlab.__version__.split(".")[0]) >= 4, "nbgrader must not pull JupyterLab below 4"
+    out = subprocess.run([str(Path(sys.executable).parent / "jupyter"), "labextension", "list"],
+                         capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+    lines = [line for line in (out.stdout + out.stderr).splitlines() if "@jupyter/nbgrader" in line]
+    assert lines and "enabled" in lines[0] and "OK" in lines[0], out.stdout + out.stderr
