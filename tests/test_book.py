@@ -8,11 +8,11 @@ CHAPTERS = book.chapters()
 READY = [c for c in CHAPTERS if c.ready]
 
 
-def test_manifest_has_the_twelve_chapters_in_order():
+def test_manifest_has_the_thirteen_chapters_in_order():
     b = book.load_book()
     assert b["course"]["title"] and b["course"]["description"]
-    assert [c.number for c in CHAPTERS] == list(range(1, 13))
-    assert len({c.slug for c in CHAPTERS}) == 12
+    assert [c.number for c in CHAPTERS] == list(range(1, 14))
+    assert len({c.slug for c in CHAPTERS}) == 13
     for c in CHAPTERS:
         name = Path(c.notebook).name
         assert c.notebook.startswith("notebooks/") and name.endswith(".ipynb")

@@ -172,7 +172,8 @@ def nll(model: Generator, x: torch.Tensor, temperature: float = 1.0, batch: int 
 
 def entropy_rate(model: Generator, n: int = 2_000, temperature: float = 1.0, seed: int = 0) -> float:
     """Monte Carlo estimate of the model's entropy per token, -E_{x~model}[log model(x)] / T, in nats."""
-    x = model.sample(n, temperature=temperature, generator=torch.Generator().manual_seed(seed))
+    gen = torch.Generator(device=model.out.weight.device).manual_seed(seed)
+    x = model.sample(n, temperature=temperature, generator=gen)
     return nll(model, x, temperature)
 
 
@@ -394,7 +395,9 @@ def main(argv: list[str] | None = None) -> int:
     from .. import data
     from ..scale import use_scale
 
-    p = argparse.ArgumentParser(prog="course train seqgan", description=main.__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="course train seqgan", description=(
+        "SeqGAN's synthetic experiment: an oracle LSTM with N(0, 1) weights, MLE pre-training of G, pre-training "
+        "of D, adversarial training by policy gradient; one checkpoint per phase, resumed by rerunning."))
     p.add_argument("--scale", default=None, help="smoke | small | full (default: $COURSE_SCALE or small)")
     p.add_argument("--vocab", type=int, default=None)
     p.add_argument("--seq-len", type=int, default=None)
