@@ -273,3 +273,14 @@ def test_nbgrader_lab_extension_is_enabled_and_compatible_with_the_installed_jup
                          capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
     lines = [line for line in (out.stdout + out.stderr).splitlines() if "@jupyter/nbgrader" in line]
     assert lines and "enabled" in lines[0] and "OK" in lines[0], out.stdout + out.stderr
+
+
+def test_course_edition_nbgrader_writes_the_course_folder(tmp_path, capsys):
+    from course_lib import cli
+
+    out = tmp_path / "course"
+    assert cli.main(["edition", "nbgrader", "01", "--out", str(out), "--no-release", "--cell-timeout", "120"]) == 0
+    nb = nbformat.read(out / "source" / "ch01" / NB, as_version=4)
+    assert any("continue_after_check" in c.source for c in nb.cells)
+    assert "c.Execute.timeout = 120" in (out / "nbgrader_config.py").read_text()
+    assert str(out) in capsys.readouterr().out
