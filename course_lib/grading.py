@@ -178,6 +178,8 @@ def nbgrader_config(scale: str, cell_timeout_s: int) -> str:
     from .exercises import STUB
 
     data_root = os.environ.get("COURSE_DATA_ROOT")
+    data_line = (f"os.environ.setdefault('COURSE_DATA_ROOT', {data_root!r})" if data_root
+                 else "# os.environ.setdefault('COURSE_DATA_ROOT', '/path/to/data')")
     return f'''\
 # nbgrader's configuration for this course, written by `course edition nbgrader` when the folder was made (it
 # leaves an existing one alone: edit as you like).
@@ -185,7 +187,7 @@ import os
 
 # Grading runs every notebook top to bottom: at `{scale}` scale, with the data the course was set up with.
 os.environ["COURSE_SCALE"] = {scale!r}
-{f"os.environ.setdefault('COURSE_DATA_ROOT', {data_root!r})" if data_root else "# os.environ.setdefault('COURSE_DATA_ROOT', '/path/to/data')"}
+{data_line}
 # figures go into the graded notebook and its feedback page, whatever backend the calling shell chose
 os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
 

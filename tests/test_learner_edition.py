@@ -93,4 +93,5 @@ def test_learner_edition_removes_solutions_keeps_checks_and_locks_nothing(editio
         # the read-only ones after each check that carry on with the course's solution
         kept = [c for c in nb.cells if not (_gid(c) or "").startswith("continue_")]
         assert len(kept) == len(full.cells) and len(nb.cells) == len(full.cells) + len(checks)
-        assert all(a.source == b.source for a, b in zip(kept, full.cells) if "exercise" not in b.metadata.get("tags", []))
+        assert all(a.source == b.source for a, b in zip(kept, full.cells)
+                   if "exercise" not in b.metadata.get("tags", []))
