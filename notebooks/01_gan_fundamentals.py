@@ -22,16 +22,18 @@
 # 1. write the minimax value function and both players' losses on logits, with the right signs;
 # 2. derive the optimal discriminator $D^*(x)=\frac{p_\text{data}(x)}{p_\text{data}(x)+p_g(x)}$ and watch a trained
 #    $D$ find it;
-# 3. see why the *saturating* generator loss stalls and the *non-saturating* one does not;
-# 4. train a GAN to equilibrium on 1-D data ($D \to 1/2$), then meet **mode collapse** on the 8-Gaussian ring and
-#    the 5×5 grid, measured by modes recovered and high-quality samples;
+# 3. see why the *saturating* generator loss stalls and the *non-saturating* one does not, and why the
+#    non-saturating loss is mode-seeking (forward vs reverse KL);
+# 4. train a GAN to equilibrium on 1-D data ($D \to 1/2$), then count the modes it finds and drops on the
+#    8-Gaussian ring and the 5×5 grid (modes recovered, high-quality samples, three seeds);
 # 5. train an MLP GAN on MNIST with checkpoints you can resume.
 #
 # **Prerequisites:** PyTorch basics (modules, autograd, optimisers), probability densities, expectation.
 #
 # **Scale.** `COURSE_SCALE=smoke|small|full` changes only the numbers (steps, widths, samples). `small` (the
 # default) runs in a few minutes on a laptop CPU; `smoke` is what CI runs; the numbers quoted in the text are
-# from `small`.
+# those of the verified `small` run (`results/record.md`), and each phenomenon the text teaches is a claim the
+# notebook checks.
 
 # %%
 import math
@@ -41,8 +43,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib import data, losses, metrics, plotting, train
+from course_lib import data, features, gan_zoo, losses, metrics, plotting, train
 from course_lib.checks import ch01 as check
+from course_lib.claims import claim, measured
 from course_lib.models.mlp import Discriminator, Generator
 from course_lib.scale import get_scale
 
@@ -163,6 +166,8 @@ support = (p_data.pdf(x) + p_g.pdf(x)) > 0.05
 err = (D_trained - D_star).abs()[support]
 print(f"|D - D*| where p_data + p_g > 0.05: mean {err.mean():.3f}, max {err.max():.3f}  "
       f"({S.toy_steps} steps of D)")
+claim("dstar_error", float(err.mean()), "<", 0.05,
+      "a trained D is within 0.05 of D* on average where the densities are not negligible")
 
 fig, ax = plt.subplots(figsize=(7, 3.2))
 ax.fill_between(x[:, 0], p_data.pdf(x), alpha=0.3, label="$p_{data}$")
@@ -184,7 +189,13 @@ plt.show()
 #   when $G$ needs it.**
 # * non-saturating, $-\log\sigma(l)$: $\;\partial/\partial l = -(1-\sigma(l)) \to -1$. Strong signal.
 #
-# Both losses push $D(G(z))$ up and share the same fixed points; only the size of the gradient differs.
+# Per sample the two gradients point the same way ($-\sigma(l)$ and $-(1-\sigma(l))$ times $\partial l/\partial\theta$);
+# over a batch they weigh the samples differently (the non-saturating loss puts most weight on the fakes D rejects
+# hardest), so the *direction* of G's update differs too. Goodfellow (2014) argues that both have the same fixed
+# points, a heuristic statement. And they do not follow the same divergence: with the optimal D, the expected
+# gradient of the non-saturating loss is that of $\mathrm{KL}(p_g\,\|\,p_\text{data}) - 2\,\mathrm{JSD}$
+# (Arjovsky & Bottou 2017, Thm. 2.5), not of the JSD. Its KL term is the *reverse* KL, which is mode-seeking:
+# see the cell after the gradients.
 #
 # **Exercise 3.** Write the non-saturating loss on logits. It must stay finite when $D$ is sure a sample is fake
 # (logit $-200$).
@@ -238,6 +249,52 @@ for name, fn in losses.G_LOSSES.items():
     g = torch.autograd.grad(fn(D0(fake)), list(G0.parameters()), retain_graph=True)
     norm = torch.sqrt(sum(t.pow(2).sum() for t in g))
     print(f"{name:>15} loss: |grad wrt G's weights| = {norm:.2e}")
+    measured(f"grad_g_{name.replace('-', '_')}", float(norm))
+
+# %% [markdown]
+# With $D$ confident ({rec:grad_g_saturating:.1e} against {rec:grad_g_non_saturating:.1e}), the saturating loss
+# sends G a gradient hundreds of times smaller.
+#
+# **Forward vs reverse KL.** Fit one Gaussian $q$ to the two-mode $p_\text{data}$ of §2 in two ways. Minimising
+# the *forward* KL, $\mathrm{KL}(p_\text{data}\,\|\,q)$ (maximum likelihood), punishes $q$ wherever the data has
+# mass and $q$ has none: $q$ spreads over both modes and puts mass between them (the blur of a VAE, chapter 05).
+# Minimising the *reverse* KL, $\mathrm{KL}(q\,\|\,p_\text{data})$, punishes $q$ wherever *it* has mass and the
+# data has none: $q$ sits on one mode and ignores the other. That is the KL term in the non-saturating
+# generator's objective, and one reason GANs drop modes rather than blur them.
+
+# %%
+xg = torch.linspace(-6, 6, 2401, dtype=torch.float64).unsqueeze(1)  # (X, 1)
+dx = float(xg[1] - xg[0])
+p = p_data.pdf(xg.float()).double()  # (X,)
+
+
+def fit_gaussian(kl, mu0=0.7, log_sd0=0.0, steps=300):
+    """One Gaussian q = N(mu, sd²) fitted to p_data on a grid by gradient descent on `kl(q)`."""
+    mu, log_sd = torch.tensor(mu0, dtype=torch.float64, requires_grad=True), torch.tensor(log_sd0, dtype=torch.float64,
+                                                                                         requires_grad=True)
+    opt = torch.optim.Adam([mu, log_sd], lr=0.05)
+    for _ in range(steps):
+        q = torch.exp(-0.5 * ((xg.squeeze(1) - mu) / log_sd.exp()) ** 2) / (log_sd.exp() * math.sqrt(2 * math.pi))
+        loss = kl(q.clamp_min(1e-300))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return mu.item(), log_sd.exp().item(), q.detach()
+
+
+forward_kl = lambda q: (p * (p.clamp_min(1e-300) / q).log()).sum() * dx  # KL(p_data || q)
+reverse_kl = lambda q: (q * (q / p.clamp_min(1e-300)).log()).sum() * dx  # KL(q || p_data)
+mu_f, sd_f, q_f = fit_gaussian(forward_kl)
+mu_r, sd_r, q_r = fit_gaussian(reverse_kl)
+fig, ax = plt.subplots(figsize=(7, 3))
+ax.fill_between(xg[:, 0], p, alpha=0.3, color="k", label="$p_{data}$")
+ax.plot(xg[:, 0], q_f, label=f"forward KL fit: N({mu_f:.2f}, {sd_f:.2f}²)")
+ax.plot(xg[:, 0], q_r, label=f"reverse KL fit: N({mu_r:.2f}, {sd_r:.2f}²)")
+ax.legend(frameon=False, fontsize=8)
+ax.set_title("Forward KL covers both modes; reverse KL picks one")
+plt.show()
+claim("forward_kl_covers", sd_f, ">", 1.5, "the forward-KL Gaussian spreads over both modes (its sd exceeds 1.5)")
+claim("reverse_kl_seeks", abs(mu_r), ">", 1.8, "the reverse-KL Gaussian sits on one mode (|mean| above 1.8)")
 
 # %% [markdown]
 # ## 4 · One training step, and the equilibrium
@@ -248,8 +305,18 @@ for name, fn in losses.G_LOSSES.items():
 #    loss must move $D$ only.
 # 2. **G step:** update $G$ through the *updated* $D$ with the non-saturating loss.
 #
-# Here is that step written out; the cell after it checks it against `course_lib.train.gan_step`, which the
-# rest of the course uses.
+# Here is that step written out, after a diagram of what flows where; the cell after it checks it against
+# `course_lib.train.gan_step`, which the rest of the course uses.
+
+# %%
+plotting.flow_diagram(
+    {"z": (0.06, 0.5, "z ~ N(0, I)"), "G": (0.25, 0.5, "generator G\nz -> x̃"),
+     "x": (0.25, 0.9, "real x"), "D": (0.55, 0.5, "discriminator D\nx -> logit"),
+     "lossD": (0.85, 0.8, "loss_D = -V\n(D's optimiser)"), "lossG": (0.85, 0.2, "loss_G = -log D(x̃)\n(G's optimiser)")},
+    [("z", "G", ""), ("x", "D", "x"), ("G", "D", "x̃.detach() for D's step;\nx̃ for G's step"),
+     ("D", "lossD", "D(x), D(x̃.detach())"), ("D", "lossG", "D(x̃), D frozen")],
+    title="One GAN step: D learns on detached fakes, then G learns through the updated D")
+plt.show()
 
 # %%
 def gan_step(G, D, opt_G, opt_D, real, z_dim):
@@ -288,6 +355,25 @@ for pa, pb in zip(list(Ga.parameters()) + list(Da.parameters()), list(Gb.paramet
 print("the step above and course_lib.train.gan_step give identical weights")
 
 # %% [markdown]
+# **Exercise 4 (predict, then run).** Suppose D's step used `D(fake)` instead of `D(fake.detach())`, and G's step
+# then reused the same `fake`, as above. Which happens? Return the letter; the check runs the experiment.
+
+# %%
+for letter, text in check.DETACH_OPTIONS.items():
+    print(f"({letter}) {text}")
+
+
+# %% tags=["exercise"]
+def predict_without_detach():
+    ### BEGIN SOLUTION
+    return "c"
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+check.predict_without_detach(predict_without_detach)
+
+# %% [markdown]
 # Now train on the 1-D mixture and watch $p_g$ and $D$ evolve, as in Figure 1 of the GAN paper. At the
 # equilibrium $p_g=p_\text{data}$, so $D^*(x)=\tfrac12$ everywhere: $D$ can do no better than a coin flip.
 
@@ -319,70 +405,116 @@ plt.show()
 tail = torch.tensor(history[-max(1, len(history) // 10):])
 print(f"last 10% of steps: mean D(x) = {tail[:, 0].mean():.3f}, mean D(G(z)) = {tail[:, 1].mean():.3f} "
       f"(equilibrium: 0.5 and 0.5)")
+claim("equilibrium_d_real", abs(float(tail[:, 0].mean()) - 0.5), "<", 0.05,
+      "over the last 10 % of steps D's mean output on real data is within 0.05 of 1/2")
+claim("equilibrium_d_fake", abs(float(tail[:, 1].mean()) - 0.5), "<", 0.05,
+      "over the last 10 % of steps D's mean output on fakes is within 0.05 of 1/2")
+
+# %% [markdown]
+# $D$'s *average* output is close to ½, but look at the last panel before concluding $p_g = p_\text{data}$: the
+# average hides where $p_g$ still differs (a narrow spike, a missing tail). An average of ½ is necessary for the
+# equilibrium, not sufficient.
 
 # %% [markdown]
 # ## 5 · Mode collapse
 #
 # On a multi-modal target, $G$ often covers only some modes, or hops from mode to mode as $D$ chases it: **mode
-# collapse**. Two standard testbeds make it measurable: 8 Gaussians on a ring and a 5×5 grid. Following VEEGAN and
-# PacGAN, a generated sample is **high quality** if it lies within $3\sigma$ of its nearest mode, and a mode is
-# **recovered** when it receives a reasonable share of them (`course_lib.metrics.mode_coverage`).
+# collapse**. Two standard testbeds make it measurable: 8 Gaussians on a ring of radius 2 with σ = 0.02
+# (σ/r = 0.01, as in Metz et al. 2017, VEEGAN and PacGAN, the ring of §3) and a 5×5 grid of Gaussians 2 apart with
+# σ = 0.05. As in VEEGAN and PacGAN, a generated sample is **high quality** if it lies within $3\sigma$ of its
+# nearest mode. A mode is **recovered** when it holds at least a fifth of its fair share of the samples (the
+# course's rule, `course_lib.metrics.mode_coverage`; PacGAN's code counts a mode as soon as it has one
+# high-quality sample, so its counts are higher for the same samples).
 #
-# We train the same networks with both generator losses (`train.train_gan` wraps exactly the step above with a
-# progress bar and a metrics log).
+# We train the same networks with both generator losses, three seeds each. The seeds train as one batch:
+# `gan_zoo.train_toy_seeds` (chapter 03's package) builds MLPs whose layers carry a leading seed dimension and
+# runs the very step above on them, each seed exactly as it would train alone.
 
 # %%
-Z_TOY = 2  # as many latent dimensions as the data has
+Z_TOY = 2  # the noise has as many dimensions as the data (as in the toy code of WGAN-GP and PacGAN)
+TOY_SEEDS = [0, 1, 2]
+toy_steps = S.toy_steps // 2  # G steps per run
+toy_batch = S.toy_batch // 4  # real samples per seed and step
+RECIPES = {"saturating": gan_zoo.TOY_RECIPES["minimax"], "non-saturating": gan_zoo.TOY_RECIPES["non-saturating"]}
 
 
-def toy_gan(mixture, g_loss, seed=0):
-    torch.manual_seed(seed)
-    G = Generator(z_dim=Z_TOY, out_shape=(2,), hidden=(128, 128, 128))
-    D = Discriminator(in_shape=(2,), hidden=(128, 128, 128))
-    opt_G = torch.optim.Adam(G.parameters(), 1e-3, betas=(0.5, 0.999))
-    opt_D = torch.optim.Adam(D.parameters(), 1e-3, betas=(0.5, 0.999))
-    real_batches = mixture.batches(S.toy_batch, seed=seed)  # endless (B, 2) batches
-    frames, z_show = [], torch.randn(2_000, Z_TOY, generator=torch.Generator().manual_seed(1))  # fixed z
+def toy_gan(mixture, recipe):
+    frames = []
 
-    def snapshot(step):
-        if step % max(1, S.toy_steps // 4) == 0:
-            with torch.no_grad():
-                frames.append((step, G(z_show)))
+    def snapshot(step, G):
+        if step in (toy_steps // 10, toy_steps // 3, (2 * toy_steps) // 3):
+            frames.append((step, gan_zoo.sample_seeds(G, 2_000)[0]))  # seed 0, a fixed z
 
-    log = train.train_gan(G, D, opt_G, opt_D, real_batches, steps=S.toy_steps, z_dim=Z_TOY, g_loss=g_loss,
-                          log_every=max(1, S.toy_steps // 100), on_step=snapshot, desc=f"{g_loss.__name__}")
-    with torch.no_grad():
-        samples = G(torch.randn(S.toy_eval_samples, Z_TOY))  # (N, 2)
-    return samples, frames, log
+    G, _, logs = gan_zoo.train_toy_seeds(recipe, mixture, steps=toy_steps, batch_size=toy_batch, seeds=TOY_SEEDS,
+                                         z_dim=Z_TOY, log_every=max(1, toy_steps // 30), on_log=snapshot)
+    samples = gan_zoo.sample_seeds(G, S.toy_eval_samples)  # (seeds, N, 2)
+    return samples, frames, [metrics.mode_coverage(x, mixture.centers, mixture.std) for x in samples]
 
 
 results = {}
-for name, mixture in {"8-ring": data.ring(std=0.05), "5x5 grid": data.grid(std=0.05)}.items():
-    for loss_name, g_loss in losses.G_LOSSES.items():
-        samples, frames, log = toy_gan(mixture, g_loss)
-        results[name, loss_name] = (mixture, samples, frames, log,
-                                    metrics.mode_coverage(samples, mixture.centers, mixture.std))
+for name, mixture in {"ring": data.ring(), "grid": data.grid()}.items():
+    for loss_name, recipe in RECIPES.items():
+        results[name, loss_name] = (mixture, *toy_gan(mixture, recipe))
 
-for (name, loss_name), (*_, cov) in results.items():
-    print(f"{name:>8}  {loss_name:>15}:  {cov}")
+for (name, loss_name), (*_, covs) in results.items():
+    print(f"{name:>5} {loss_name:>15}: modes {[c.modes for c in covs]}, "
+          f"high-quality {[f'{100 * c.high_quality:.0f}%' for c in covs]}")
+    key = f"{name}_{loss_name.replace('-', '_')}"
+    measured(f"{key}_modes", [c.modes for c in covs])
+    measured(f"{key}_hq", [100 * c.high_quality for c in covs], unit="%")
 
 # %%
-for (name, loss_name), (mixture, samples, frames, log, cov) in results.items():
-    fig, axes = plt.subplots(1, len(frames) + 1, figsize=(2.4 * (len(frames) + 1), 2.6))
+for (name, loss_name), (mixture, samples, frames, covs) in results.items():
+    fig, axes = plt.subplots(1, len(frames) + 3, figsize=(2.3 * (len(frames) + 3), 2.5))
     for ax, (step, pts) in zip(axes, frames):
-        plotting.scatter_2d(pts, mixture, ax=ax, title=f"step {step}", s=1)
-    plotting.scatter_2d(samples[:2_000], mixture, ax=axes[-1], title=f"final: {cov.modes}/{cov.total} modes", s=1)
+        plotting.scatter_2d(pts, mixture, ax=ax, title=f"seed 0, step {step}", s=1)
+    for ax, seed, pts, cov in zip(axes[len(frames):], TOY_SEEDS, samples, covs):
+        plotting.scatter_2d(pts[:2_000], mixture, ax=ax, title=f"seed {seed} final: {cov.modes}/{cov.total}", s=1)
     fig.suptitle(f"{name}, {loss_name} loss", fontsize=10)
     plt.show()
 
+modes = {key: [c.modes for c in covs] for key, (*_, covs) in results.items()}
+share = {name: sum(sum(modes[name, k]) for k in RECIPES) / (len(RECIPES) * len(TOY_SEEDS) * m.centers.shape[0])
+         for name, m in (("ring", data.ring()), ("grid", data.grid()))}
+measured("ring_non_saturating_worst", min(modes["ring", "non-saturating"]))
+measured("ring_non_saturating_best", max(modes["ring", "non-saturating"]))
+claim("ring_seeds_most_modes", sum(m >= 6 for m in modes["ring", "non-saturating"]), ">=", 2,
+      "at least 2 of 3 non-saturating seeds recover 6 or more of the 8 ring modes")
+claim("ring_easier_than_grid", share["ring"] - share["grid"], ">=", 0.2,
+      "at this budget the runs recover a larger share of the ring's modes than of the grid's (by 0.2 or more)")
+claim("grid_saturating_vs_non_saturating",
+      [a - b for a, b in zip(modes["grid", "saturating"], modes["grid", "non-saturating"])], ">=", -2,
+      "on the grid the saturating loss recovers no fewer than 2 modes less than the non-saturating one (mean of 3 seeds)")
+measured("ring_mode_share", 100 * share["ring"], unit="%")
+measured("grid_mode_share", 100 * share["grid"], unit="%")
+
 # %% [markdown]
-# Read the snapshots from left to right. Early on, the generator's mass sits on a few modes and moves as $D$
-# learns to reject them; whether it then spreads out depends on the target, the loss, the seed and the budget.
-# At `small` scale with seed 0 (the numbers printed above), both losses find 7 or 8 of the 8 ring modes with
-# over 90 % high-quality samples, but on the 5×5 grid the non-saturating GAN misses 6 of the 25 modes and puts
-# about 30 % of its samples *between* modes, where a continuous map from a Gaussian has to pass. One run is one
-# sample: change the seed and the counts move. Chapter 03 compares the losses and the tricks meant to help
-# (Wasserstein, hinge, spectral norm, R1) on the same grid.
+# Read the snapshots from left to right to see where $G$'s mass goes as $D$ learns to reject it. Over three seeds
+# (mean ± sd; every value is in the printout), on the ring the saturating loss recovers
+# {rec:ring_saturating_modes:pm} modes with {rec:ring_saturating_hq:pm} % high-quality samples, the
+# non-saturating loss {rec:ring_non_saturating_modes:pm} with {rec:ring_non_saturating_hq:pm} %; on the grid,
+# {rec:grid_saturating_modes:pm} and {rec:grid_non_saturating_modes:pm} modes
+# ({rec:grid_saturating_hq:pm} % and {rec:grid_non_saturating_hq:pm} % high quality). The high-quality share is
+# the cruel part of the metric: with σ = 0.02 on the ring a sample must land within 0.06 of a centre.
+#
+# What to take from it, at this budget ({rec:ring_mode_share:.0f} % of the ring's modes recovered over all runs,
+# {rec:grid_mode_share:.0f} % of the grid's):
+#
+# * **The seed matters as much as the loss.** The three non-saturating ring runs range from
+#   {rec:ring_non_saturating_worst} to {rec:ring_non_saturating_best} modes: one seed can fail entirely where the
+#   others nearly succeed. One run is one sample; a comparison needs several.
+# * **The grid is much harder than the ring**, and `small`'s two thousand G steps leave the grid runs far from
+#   covering it: most samples still lie between modes. (The full scale trains six times longer; chapter 03
+#   measures how much each recipe recovers in the same budget.)
+# * **Missed modes are missed entirely.** In the final panels a missed mode has no samples near it rather than a
+#   blur over it, as the reverse KL of §3 predicts; the off-mode samples form the bridges a continuous map from a
+#   Gaussian has to draw between modes.
+# * **No evidence either way between the two losses on these toys.** The saturating loss's gradient vanishes
+#   only while D confidently rejects the fakes (§3), and on a 2-D target D does not stay that confident; the
+#   differences between the two losses here are within the spread of three seeds. The non-saturating loss is the
+#   safe default where D *can* win early, as on images (§6, chapter 02).
+#
+# Chapter 03 compares the losses and the tricks meant to help (Wasserstein, hinge, spectral norm, R1) on the grid.
 #
 # ## 6 · An MLP GAN on MNIST
 #
@@ -411,6 +543,8 @@ print(f"run folder: {run_dir}")
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), gridspec_kw={"width_ratios": [1.3, 1.3, 1]})
 plotting.loss_curves(log, ("loss_D", "loss_G"), ax=axes[0], title="losses", smooth=5)
+axes[0].axhline(2 * math.log(2), color="gray", ls="--", lw=0.8)  # loss_D when nobody wins: 2 log 2
+axes[0].axhline(math.log(2), color="gray", ls=":", lw=0.8)  # loss_G (non-saturating) when D(G(z)) = 1/2
 plotting.loss_curves(log, ("D_real", "D_fake"), ax=axes[1], title="D(x) and D(G(z))", smooth=5)
 with torch.no_grad():
     G.eval()
@@ -419,11 +553,28 @@ with torch.no_grad():
 plotting.image_grid(fake, nrow=8, ax=axes[2], title="G(z) after training")
 plt.show()
 
+# Which digits does G draw? The course classifier (chapter 02) labels 1,000 samples
+net = features.course_classifier("mnist", device=device)
+with torch.no_grad():
+    labels = features.apply_batched(net, G.eval()(torch.randn(1_000, Z, device=device))).argmax(1).cpu()  # (1000,)
+    G.train()
+share = torch.bincount(labels, minlength=10).float() / len(labels)  # (10,)
+print("share of each class among G's samples:", {d: f"{100 * v:.0f}%" for d, v in enumerate(share.tolist())})
+rows = log.rows if hasattr(log, "rows") else log
+late = rows[len(rows) // 2:]
+measured("mnist_top2_share", 100 * float(share.topk(2).values.sum()), unit="%")
+measured("mnist_loss_d_late", sum(r["loss_D"] for r in late) / len(late))
+measured("mnist_loss_g_late", sum(r["loss_G"] for r in late) / len(late))
+
 # %% [markdown]
-# Look at the grid before trusting the curves. At `small` scale (4,500 steps) the MLP's digits are rough, and
-# they lean towards the easiest classes (many 1s and 7s): mode dropping again, now on real data. $D$'s loss sits
-# well below $G$'s for most of the run, the sign of a discriminator that wins. Convolutions (chapter 02) and the
-# training recipes of chapter 03 address both.
+# Look at the grid before trusting the curves. At `small` scale the MLP's digits are rough, and the course
+# classifier finds the two most frequent classes in {rec:mnist_top2_share:.0f} % of the samples (20 % if G drew
+# every class equally often): how unevenly G covers the ten digits, measured on real data. The dashed lines are
+# the losses when nobody wins ($D(x)=D(G(z))=\tfrac12$: $\text{loss}_D = 2\log 2 \approx 1.39$ and
+# $\text{loss}_G = \log 2 \approx 0.69$, so $D$'s loss is *twice* $G$'s at equilibrium). Over the second half of
+# the run $D$'s loss averages {rec:mnist_loss_d_late:.2f} and $G$'s {rec:mnist_loss_g_late:.2f}: a discriminator
+# below its equilibrium loss is winning, and G's non-saturating gradient keeps it learning anyway. Convolutions
+# (chapter 02) and the training recipes of chapter 03 do better on both counts.
 #
 # ## 7 · The strengths and weaknesses of GANs, made concrete
 #
@@ -433,17 +584,22 @@ plt.show()
 # |---|---|
 # | $G$ learns from $D$'s gradient, not from data directly | the G step above: `g_loss(D(fake))` is the only thing $G$ ever sees |
 # | any differentiable $G$ and $D$ will do | MLPs here; convolutions (ch. 02), attention (ch. 06), transformers (ch. 08) |
-# | sampling is one forward pass, no Markov chain | `G(z)` above: 64 digits in one call |
-# | no likelihood bound, so samples are sharper than a VAE's | measured side by side in chapter 05 |
-# | training seeks a Nash equilibrium that gradient descent may not reach | §5: mode hopping and collapse; chapter 03 |
+# | no invertibility or latent-size constraint, unlike flows (NICE, Real NVP) | $G$ may map 64 noise dimensions to 784 pixels (§6); the toy's 2-D noise is a choice, not a requirement |
+# | sampling is one forward pass, no Markov chain; faster than fully visible belief nets, which draw one pixel at a time | `G(z)` above: 64 digits in one call |
+# | no pixel-wise likelihood term, which *seems* to give sharper samples than a VAE's (the seed says "看起来导致了"); Goodfellow's 2016 tutorial (§3.2.5) argues the divergence is probably not the reason | GAN and VAE samples side by side in chapter 05 |
+# | D's features can serve a semi-supervised classifier (Salimans et al. 2016) | not shown in this course |
+# | training seeks a Nash equilibrium that gradient descent may not reach | §5: dropped modes; chapter 03: the Dirac-GAN circling its equilibrium |
 # | no explicit density $p_g$: evaluation needs sample-based metrics | mode counts here; FD / KID from chapter 02 on |
-# | hard to generate discrete data | piano rolls need binarisation in chapter 11 |
+# | no inference: one cannot infer $z$ from $x$, or one pixel from the others (BiGAN / ALI add an encoder) | chapter 12 searches for $z$ by optimisation (AnoGAN) and trains an encoder (f-AnoGAN) |
+# | hard to generate discrete data | piano rolls need binarisation in chapter 11; chapter 13 |
 #
 # ## Summary
 #
 # * $D$ maximises $V$; $G$ minimises it. In code both are cross-entropies on logits, written with `softplus`.
 # * For a fixed $G$ the best $D$ is $p_\text{data}/(p_\text{data}+p_g)$, and a trained $D$ gets close to it.
-# * The saturating loss starves $G$ of gradient exactly when $D$ is winning; use the non-saturating loss.
-# * At equilibrium $D(x)=\tfrac12$; in practice GANs can collapse onto a few modes, which we can count.
+# * The saturating loss starves $G$ of gradient exactly when $D$ is winning; the non-saturating loss does not,
+#   but it follows a reverse-KL-like, mode-seeking objective. On the 2-D toys, where D cannot win for long, three
+#   seeds show no difference between them; the non-saturating loss is the default where D can win.
+# * At equilibrium $D(x)=\tfrac12$ (necessary, not sufficient); in practice GANs drop modes, which we can count.
 #
 # Next: **chapter 02 — DCGAN**, where convolutions make image GANs work and FD / KID measure them.
