@@ -67,7 +67,7 @@ SIZES: dict[str, SeqGANSizes] = {
                          d_pre_steps=10, adv_steps=6, d_per_adv=1, n_rollouts=4, lr_mle=1e-2, lr_pg=2e-3,
                          lr_d=3e-3, gumbel_steps=6, tau=1.0, eval_every=3, seeds=3),
     "small": SeqGANSizes(vocab=50, seq_len=10, emb=32, hidden=32, n_train=5_000, n_eval=2_000, batch=64,
-                         mle_steps=400, d_pre_steps=400, adv_steps=100, d_per_adv=2, n_rollouts=4, lr_mle=1e-2,
+                         mle_steps=400, d_pre_steps=300, adv_steps=80, d_per_adv=2, n_rollouts=4, lr_mle=1e-2,
                          lr_pg=2e-3, lr_d=3e-3, gumbel_steps=100, tau=1.0, eval_every=25, seeds=3),
     "full": SeqGANSizes(vocab=5_000, seq_len=20, emb=32, hidden=32, n_train=10_000, n_eval=10_000, batch=64,
                         mle_steps=12_000, d_pre_steps=3_000, adv_steps=200, d_per_adv=15, n_rollouts=16,
