@@ -24,7 +24,9 @@
 #    dataset) and side-by-side photo / label pairs in the pix2pix layout;
 # 2. compare a U-Net with skip connections to the plain encoder–decoder, and see which input sizes each accepts;
 # 3. compute the PatchGAN's receptive field (70×70) by formula and by gradients;
-# 4. run the paper's loss ablation (L1 only / cGAN only / L1 + cGAN) and measure L1, PSNR, SSIM and FD.
+# 4. run the paper's loss ablation (L1 only / cGAN only / L1 + cGAN) over three seeds and measure L1, PSNR, SSIM
+#    and FD;
+# 5. look at the PatchGAN's map of verdicts on a real and a generated pair.
 #
 # **Prerequisites:** chapter 01 (the D and G steps, losses on logits), chapter 02 (convolutional GANs, FD).
 #
@@ -39,6 +41,7 @@ from tqdm.auto import tqdm
 
 from course_lib import data, features, image_metrics, losses, paired, plotting, train
 from course_lib.checks import ch09 as check
+from course_lib.claims import claim, measured
 from course_lib.models import pix2pix
 from course_lib.scale import get_scale
 
@@ -61,15 +64,35 @@ print(f"scale: {S.name}   device: {device}   torch {torch.__version__}")
 # $$\mathcal{L}_{L1}(G) = \mathbb{E}_{x,y}\lVert y - G(x)\rVert_1, \qquad
 #   G^* = \arg\min_G \max_D \; \mathcal{L}_\text{cGAN}(G, D) + \lambda\,\mathcal{L}_{L1}(G).$$
 #
-# L1 alone already gets the low frequencies right (where things are), but it averages over the plausible outputs
-# and so blurs; the cGAN term penalises that blur, because a blurred output does not look like a real pair.
+# L1 alone already gets the low frequencies right (where things are), but where several outputs are plausible
+# for one input its minimiser is their per-pixel *median* (L2's would be their mean): still a compromise between
+# the answers, so it blurs. The cGAN term penalises that blur, because a blurred output does not look like a real
+# pair.
 #
 # > **Common misconception.** "$G$ minimises $\mathcal{L}_\text{cGAN} + \lambda \lVert y - G(x)\rVert_1$", read
 # > literally, means $G$ minimises $\log(1 - D(x, G(x)))$: the saturating loss of chapter 01, whose gradient
-# > vanishes exactly when $D$ rejects $G$'s outputs. Pix2Pix (like every GAN since) trains $G$ to *maximise*
-# > $\log D(x, G(x))$ instead, the non-saturating form, and halves $D$'s loss to slow $D$ down. Also, Pix2Pix
+# > vanishes exactly when $D$ rejects $G$'s outputs. Pix2Pix, as Goodfellow et al. (2014) recommend, trains $G$
+# > to *maximise* $\log D(x, G(x))$ instead, the non-saturating form, and halves $D$'s loss to slow $D$ down.
+# > (Not every GAN does this: chapter 03's hinge and WGAN-GP losses have their own $G$ losses.) Also, Pix2Pix
 # > has no noise input $z$: the paper found $G$ learned to ignore it, and uses dropout as its only randomness.
 #
+# The data flow of one training step: $D$ sees the condition $x$ with either the target $y$ or $G$'s output;
+# $G$'s loss has two terms, one through $D$ and one straight to the target.
+
+# %%
+plotting.flow_diagram(
+    {"x": (0.06, 0.5, "input x\n(B, Cx, S, S)"), "G": (0.25, 0.5, "G: U-Net\n(dropout = its noise)"),
+     "fake": (0.45, 0.8, "G(x)\n(B, Cy, S, S)"), "y": (0.45, 0.2, "target y\n(B, Cy, S, S)"),
+     "D": (0.68, 0.5, "D: PatchGAN on\ncat(x, ·) → (B, 1, P, P)"),
+     "loss_D": (0.91, 0.8, "L_D = ½·BCE per patch:\n(x, y) → 1, (x, G(x)) → 0"),
+     "loss_G": (0.91, 0.2, "L_G = −log D(x, G(x))\n+ λ·|y − G(x)|₁")},
+    [("x", "G", ""), ("G", "fake", ""), ("fake", "D", "G(x).detach() for L_D;\nG(x) for L_G, D frozen"),
+     ("y", "D", "(x, y)"), ("D", "loss_D", "patch logits"), ("D", "loss_G", "D(x, G(x))"),
+     ("y", "loss_G", "L1 against G(x)")],
+    title="Pix2Pix: a conditional GAN on pairs (boxes: tensors and networks; shaded: losses)", size=(12.0, 3.6))
+plt.show()
+
+# %% [markdown]
 # ## 2 · Paired data, offline
 #
 # **Edges → image.** From Fashion-MNIST (a real dataset) we derive the input deterministically: the Sobel gradient
@@ -91,7 +114,9 @@ plt.show()
 # (or outline) on the right; the task runs right → left. `paired.load_side_by_side` reads
 # `<data root>/facades/train/*.jpg` (the CMP Facades layout: 400 pairs of 512×256 for training) and raises a
 # clear error naming the folder and the download when it is absent. Look at what your copy holds: the grid
-# below is drawn from the files, whatever they are.
+# below is drawn from the files, whatever they are. (The offline copy on the course's test machines is *not* CMP
+# Facades, despite its folder: 100 pairs of a person's photo and its contour sketch, see `data/README.md`; there
+# the task is sketch → photo.)
 
 # %%
 side = max(32, S.width // 4)  # 32 at smoke and small, 64 at full (the full run uses 256)
@@ -170,12 +195,21 @@ ax.imshow(sal > 0, cmap="gray")
 ax.set_title("input pixels that reach\none patch logit (70x70)")
 ax.set_axis_off()
 plt.show()
-for n in (0, 1, 2, 3, 4):
-    print(f"n_layers={n}: {pix2pix.receptive_field(pix2pix.PatchGAN(n_layers=n))}x{pix2pix.receptive_field(pix2pix.PatchGAN(n_layers=n))} patches")
+print("n_layers  patch (formula)  logit map on 32x32  pixels one central logit sees on 32x32 (measured)")
+for n in (0, 1, 2, 3):
+    Dn = pix2pix.PatchGAN(in_channels=2, width=4, n_layers=n)
+    P = Dn(torch.zeros(1, 1, 32, 32), torch.zeros(1, 1, 32, 32)).shape[-1]
+    print(f"{n:8d}  {pix2pix.receptive_field(Dn):>9d}x{pix2pix.receptive_field(Dn):<6d}  {P:>9d}x{P:<8d}  "
+          f"{pix2pix.receptive_field_measured(Dn, x_channels=1, size=32):>13d}x{pix2pix.receptive_field_measured(Dn, x_channels=1, size=32)}")
 
 # %% [markdown]
 # The paper compares 1×1 ("PixelGAN"), 16×16, 70×70 and 286×286 (the whole image) and finds 70×70 the best
 # trade-off: smaller patches give artefacts, the full-image GAN has more parameters and is not better.
+#
+# A patch is a fraction of the *image*: on the 32×32 images of this chapter's small runs, the 34×34 PatchGAN
+# (`n_layers=2`) already sees 31×31 of the 32×32 pixels from one logit, so it is an image-level discriminator.
+# The runs below use `n_layers=1`: 16×16 patches (the paper's own 16×16 PatchGAN), a 14×14 map of verdicts on a
+# 32×32 pair, half the image per verdict, as 70×70 is about a quarter of a 256×256 image side.
 #
 # ## 5 · The step
 #
@@ -228,87 +262,194 @@ print("inline step == pix2pix.pix2pix_step")
 # %% [markdown]
 # ## 6 · The loss ablation, and U-Net vs encoder–decoder
 #
-# Four runs on edges → Fashion-MNIST with the same data, steps and seed: the U-Net with L1 only, cGAN only and
-# L1 + cGAN, and the encoder–decoder with L1 + cGAN. In `pix2pix_step`, "L1 only" means no $D$ at all, and
-# "cGAN only" means $\lambda = 0$.
+# Four runs on edges → Fashion-MNIST with the same data and steps: the U-Net with L1 only, cGAN only and
+# L1 + cGAN, and the encoder–decoder with L1 + cGAN; each one with three seeds, since a difference between two
+# runs of one seed may be the seed's. In `pix2pix_step`, "L1 only" means no $D$ at all, and "cGAN only" means
+# $\lambda = 0$. $D$ is the 16×16 PatchGAN.
+#
+# **Measured**, on held-out test pairs, on the 28×28 image inside the padding: L1 and PSNR reward being close to
+# the target pixel by pixel (they favour the blurry compromise); SSIM compares local structure; FD compares the
+# *distribution* of outputs with that of real images in the features of the course's Fashion-MNIST classifier
+# (not Inception: the number is labelled so). `pix2pix.translate` keeps dropout on (the paper's noise) and uses
+# the batch-norm statistics gathered in training, so each output depends on its own input only. (The paper's
+# test-time rule, the statistics of the test batch, is instance normalisation at its batch size of 1;
+# applied to a batch of 64 test images it would make each output depend on the other 63.)
 
 # %%
-steps, batch = S.image_steps // 3, S.batch_size // 2
+steps, batch, seeds = S.image_steps // 4, S.batch_size // 2, (0, 1, 2)
 runs = {  # name: (skips, use D, lambda)
     "L1 only": (True, False, 100.0),
     "cGAN only": (True, True, 0.0),
     "L1 + cGAN": (True, True, 100.0),
     "enc-dec, L1 + cGAN": (False, True, 100.0),
 }
+net = features.course_classifier("fashion-mnist", device=device)
+unpad = lambda t: paired.crop_to(t, 28)  # noqa: E731  (B, 1, 28, 28)
+f_real = features.extract_features(net, unpad(y_te))  # (n_test, F)
 
 
-def run(skips, use_D, lam):
-    train.seed_everything(0)
+def run(skips, use_D, lam, seed):
+    train.seed_everything(seed)
     G = pix2pix.UNet(in_channels=1, out_channels=1, depth=5, width=width, skips=skips).to(device)
-    D = pix2pix.PatchGAN(in_channels=2, width=width, n_layers=2).to(device) if use_D else None
+    D = pix2pix.PatchGAN(in_channels=2, width=width, n_layers=1).to(device) if use_D else None
     opt_G, opt_D = pix2pix.optimizers(G, D)
-    batches = data.Batches(x_tr.to(device), y_tr.to(device), batch_size=batch, seed=0)
-    for _ in tqdm(range(steps), desc=f"skips={skips} D={use_D} lambda={lam:g}", mininterval=1.0):
+    batches = data.Batches(x_tr.to(device), y_tr.to(device), batch_size=batch, seed=seed)
+    for _ in tqdm(range(steps), desc=f"seed {seed} skips={skips} D={use_D} lambda={lam:g}", mininterval=1.0):
         x, y = next(batches)
         pix2pix.pix2pix_step(G, D, opt_G, opt_D, x, y, lam=lam)
-    return G
+    return G, D
 
 
-print(f"{steps} steps of batch {batch} per run; the discriminator here is a {pix2pix.receptive_field(pix2pix.PatchGAN(n_layers=2))}x"
-      f"{pix2pix.receptive_field(pix2pix.PatchGAN(n_layers=2))} PatchGAN (the 70x70 one is larger than these 32x32 images)")
-outputs = {name: pix2pix.translate(Gm, x_te) for name, Gm in ((n, run(*cfg)) for n, cfg in runs.items())}
+def quality(out):
+    """L1, PSNR, SSIM and FD of translated test inputs against their targets."""
+    a, b = data.to_unit(unpad(out)), data.to_unit(unpad(y_te))  # [0, 1]
+    fd = features.score(net, f_real, features.extract_features(net, unpad(out)), verbose=False)["fd"]
+    return {"L1": (unpad(out) - unpad(y_te)).abs().mean().item(), "PSNR": image_metrics.psnr(a, b).mean().item(),
+            "SSIM": image_metrics.ssim(a, b).mean().item(), "FD": fd}
+
+
+print(f"{steps} steps of batch {batch} per run, seeds {seeds}; D: a "
+      f"{pix2pix.receptive_field(pix2pix.PatchGAN(n_layers=1))}x{pix2pix.receptive_field(pix2pix.PatchGAN(n_layers=1))}"
+      f" PatchGAN")
+table = {name: {k: [] for k in ("L1", "PSNR", "SSIM", "FD")} for name in runs}  # per seed
+outputs, pairs_D = {}, {}  # seed 0's outputs; per seed, the L1 + cGAN run's (G, D)
+for seed in seeds:
+    for name, cfg in runs.items():
+        Gm, Dm = run(*cfg, seed)
+        out = pix2pix.translate(Gm, x_te)  # (n_test, 1, 32, 32)
+        for k, v in quality(out).items():
+            table[name][k].append(v)
+        if seed == seeds[0]:
+            outputs[name] = out
+        if name == "L1 + cGAN":
+            pairs_D[seed] = (Gm, Dm)
+
+mean_sd = lambda v: f"{torch.tensor(v).mean():.3f} ± {torch.tensor(v).std():.3f}"  # noqa: E731
+print(f"{'':20s} {'L1':>15s} {'PSNR dB':>15s} {'SSIM':>15s}   {features.fd_name(net)} (mean ± sd over {len(seeds)} seeds)")
+for name, t in table.items():
+    print(f"{name:20s} " + " ".join(f"{mean_sd(t[k]):>15s}" for k in ("L1", "PSNR", "SSIM")) + f"   {mean_sd(t['FD'])}")
 
 # %%
 fig, axes = plt.subplots(len(outputs) + 2, 1, figsize=(10, 1.25 * (len(outputs) + 2)))
 plotting.image_grid(x_te[:12], nrow=12, ax=axes[0], title="input edges")
 for ax, (name, out) in zip(axes[1:], outputs.items()):
-    plotting.image_grid(out[:12], nrow=12, ax=ax, title=name)
+    plotting.image_grid(out[:12], nrow=12, ax=ax, title=f"{name} (seed {seeds[0]})")
 plotting.image_grid(y_te[:12], nrow=12, ax=axes[-1], title="target")
 plt.tight_layout()
 plt.show()
 
+# %%
+# The phenomena of the ablation, as claims over the seeds (each value: one seed's difference between two runs)
+diff = lambda a, b, k: [u - v for u, v in zip(table[a][k], table[b][k])]  # noqa: E731
+for name, t in table.items():
+    key = name.lower().replace(" + ", "_").replace(", ", "_").replace(" ", "_").replace("-", "")
+    for k in ("L1", "PSNR", "SSIM", "FD"):
+        measured(f"{k.lower()}_{key}", t[k])
+claim("cgan_term_lowers_fd", diff("L1 only", "cGAN only", "FD"), ">", 5.0,
+      "the cGAN loss moves outputs towards real garments: FD(L1 only) - FD(cGAN only), course classifier, "
+      "mean of 3 seeds")
+claim("l1_term_keeps_fidelity", diff("cGAN only", "L1 + cGAN", "L1"), ">", 0.005,
+      "without the L1 term the outputs stray from the target: L1(cGAN only) - L1(L1 + cGAN), mean of 3 seeds")
+claim("skips_lower_l1", diff("enc-dec, L1 + cGAN", "L1 + cGAN", "L1"), ">", 0.02,
+      "the U-Net's skips keep detail: L1(encoder-decoder) - L1(U-Net), both L1 + cGAN, mean of 3 seeds")
+measured("fd_l1_only_minus_l1_cgan", diff("L1 only", "L1 + cGAN", "FD"))
+
+
+def verdict(values, what):
+    """What three seeds allow one to conclude about a difference (a - b per seed)."""
+    t = torch.tensor(values)
+    m, sd = t.mean().item(), t.std().item()
+    if (t > 0).all() and m > 2 * sd:
+        return f"{what}: lower in every seed ({m:.3g} ± {sd:.2g}): evidence that it helps"
+    if (t < 0).all() and -m > 2 * sd:
+        return f"{what}: higher in every seed ({m:.3g} ± {sd:.2g}): evidence that it hurts"
+    return f"{what}: {m:.3g} ± {sd:.2g} over the seeds: no evidence either way at this scale"
+
+
+print(verdict(diff("L1 only", "L1 + cGAN", "FD"), "adding the cGAN term to L1, FD(L1 only) - FD(L1 + cGAN)"))
+print(verdict(diff("L1 only", "L1 + cGAN", "L1"), "adding the cGAN term to L1, L1(L1 only) - L1(L1 + cGAN)"))
+
 # %% [markdown]
-# **Measured.** L1 and PSNR reward being close to the target pixel by pixel (they favour the blurry average);
-# SSIM compares local structure; FD compares the *distribution* of outputs with that of real images in the
-# features of the course's Fashion-MNIST classifier (not Inception: the number is labelled so). All on the 28×28
-# image inside the padding, on held-out test pairs.
+# What the runs show (at `small`, three seeds; at `smoke` the networks have barely started):
+#
+# * **The cGAN loss buys realism.** Alone (**cGAN only**) it brings FD down to {rec:fd_cgan_only:pm}, against
+#   {rec:fd_l1_only:pm} for L1 only (course classifier): the outputs' distribution moves towards that of real
+#   garments.
+# * **L1 keeps fidelity.** Without it (**cGAN only**) the outputs are crisp, contrasty garments that need not
+#   match the target (L1 {rec:l1_cgan_only:pm} against {rec:l1_l1_cgan:pm} with it): $D$ judges whether a pair is
+#   plausible, not whether the output is *this* input's target.
+# * **The skips matter most.** The **encoder–decoder** must carry every edge position through a 1×1 bottleneck:
+#   L1 {rec:l1_encdec_l1_cgan:pm} and FD {rec:fd_encdec_l1_cgan:pm}, against the U-Net's {rec:l1_l1_cgan:pm}
+#   and {rec:fd_l1_cgan:pm}; compare its row with the U-Net's.
+# * **L1 only against L1 + cGAN** is the paper's headline comparison, and here the weakest: FD
+#   {rec:fd_l1_only:pm} against {rec:fd_l1_cgan:pm}, L1 {rec:l1_l1_only:pm} against {rec:l1_l1_cgan:pm}, PSNR
+#   {rec:psnr_l1_only:pm} against {rec:psnr_l1_cgan:pm} dB; the verdict printed above says what the three seeds
+#   allow. With $\lambda = 100$ the L1 term dominates $G$'s loss, and a few hundred steps with a 16×16
+#   PatchGAN leave the adversarial term little room: on 32×32 garments whose outlines pin down most of the
+#   shape there is little blur for it to remove. The paper's ablation shows the gain in sharpness on facades
+#   and cityscapes at 256×256, after 200 epochs; the full-scale run (§8) is where to look for it.
+#
+# ## 7 · What the PatchGAN sees: its map of verdicts
+#
+# $D$'s output is not one number but a map: one logit per 16×16 patch of the pair. Below, seed 0's L1 + cGAN
+# discriminator, after training, on a real pair $(x, y)$ and on the generated pair $(x, G(x))$ for the same
+# inputs; bright = "real" ($\sigma(\text{logit})$ near 1). It is evaluated in eval mode (its running statistics).
 
 # %%
-net = features.course_classifier("fashion-mnist", device=device)
-unpad = lambda t: paired.crop_to(t, 28)  # noqa: E731  (B, 1, 28, 28)
-f_real = features.extract_features(net, unpad(y_te))  # (n_test, F)
-print(f"{'':20s} {'L1':>7s} {'PSNR dB':>8s} {'SSIM':>6s}   {features.fd_name(net)}")
-table = {}
-for name, out in outputs.items():
-    a, b = data.to_unit(unpad(out)), data.to_unit(unpad(y_te))  # [0, 1]
-    l1 = (unpad(out) - unpad(y_te)).abs().mean().item()
-    ps, ss = image_metrics.psnr(a, b).mean().item(), image_metrics.ssim(a, b).mean().item()
-    fd = features.score(net, f_real, features.extract_features(net, unpad(out)), verbose=False)["fd"]
-    table[name] = (l1, ps, ss, fd)
-    print(f"{name:20s} {l1:7.4f} {ps:8.2f} {ss:6.3f}   {fd:9.3f}")
+G0, D0 = pairs_D[seeds[0]]
+k = 6
+D0.eval()
+with torch.no_grad():
+    fake0 = pix2pix.translate(G0, x_te)  # (n_test, 1, 32, 32)
+    p_real = torch.sigmoid(D0(x_te.to(device), y_te.to(device))).cpu()  # (n_test, 1, 14, 14)
+    p_fake = torch.sigmoid(D0(x_te.to(device), fake0.to(device))).cpu()  # (n_test, 1, 14, 14)
+fig, axes = plt.subplots(5, k, figsize=(1.6 * k, 8.2))
+rows = [(x_te, "input x"), (y_te, "target y"), (p_real, "D on (x, y)"), (fake0, "G(x)"), (p_fake, "D on (x, G(x))")]
+for r, (t, title) in enumerate(rows):
+    for c in range(k):
+        ax = axes[r, c]
+        if title.startswith("D"):
+            ax.imshow(t[c, 0], cmap="magma", vmin=0, vmax=1)
+            ax.set_title(f"{title}\nmean {t[c].mean():.2f}", fontsize=8)
+        else:
+            ax.imshow(data.to_unit(t[c, 0]), cmap="gray", vmin=0, vmax=1)
+            ax.set_title(title, fontsize=8)
+        ax.set_axis_off()
+plt.suptitle("the 16x16 PatchGAN's 14x14 map of patch verdicts, sigma(logit)")
+plt.tight_layout()
+plt.show()
+D0.train()
+gap = []
+for seed, (Gs_, Ds_) in pairs_D.items():
+    Ds_.eval()
+    with torch.no_grad():
+        out_s = pix2pix.translate(Gs_, x_te).to(device)  # (n_test, 1, 32, 32)
+        gap.append((torch.sigmoid(Ds_(x_te.to(device), y_te.to(device))).mean()
+                    - torch.sigmoid(Ds_(x_te.to(device), out_s)).mean()).item())
+    Ds_.train()
+measured("patch_real_minus_fake", gap)
+print(f"mean sigma(logit) on real pairs minus on generated pairs, test set, per seed: {[round(g, 3) for g in gap]}")
 
 # %% [markdown]
-# What to look for (at `small`; at `smoke` the networks have barely started): **L1 only** has the best or
-# near-best L1 and PSNR but soft, grey textures; **cGAN only** produces sharper, higher-contrast garments that
-# need not match the target (worse L1 and PSNR, sometimes shapes that ignore the edges); **L1 + cGAN** keeps
-# L1's fidelity and moves FD towards the real distribution. The **encoder–decoder** must carry every edge
-# position through a 1×1 bottleneck and loses detail: compare its row with the U-Net's. The paper's own
-# ablation shows the same pattern on facades and cityscapes. In the course's `small` run (500 steps per run, a
-# U-Net 16 channels wide) the table read L1 / FD: L1 only 0.214 / 54, cGAN only 0.244 / 33, L1 + cGAN 0.212 / 40,
-# encoder–decoder 0.267 / 79: the cGAN term buys realism (FD), L1 keeps fidelity, and the skips matter most.
+# The map localises the verdict: each value judges one 16×16 patch of the pair, so a dark region says which
+# part of the output $D$ finds wrong, and that per-patch verdict is what the loss averages and what $G$'s
+# gradient comes from: every patch pushes its own part of the output. Averaged over the test set, the mean
+# σ(logit) on real pairs minus that on generated pairs is {rec:patch_real_minus_fake:pm} (three seeds, each
+# printed above). A small gap on average is what the game drives towards (a $D$ that cannot tell them apart),
+# while single patches can still be judged very differently: read the maps, not only the mean.
 #
-# ## 7 · Side-by-side pairs: label map → photo
+# ## 8 · Side-by-side pairs
 #
-# The same step on the side-by-side pairs from §2 (the last 10 pairs held out), U-Net with L1 + cGAN,
-# at a side the scale can afford. The 70×70 PatchGAN needs larger images than these; its 3-layer version is used
-# at full scale.
+# The same step on the side-by-side pairs from §2 (label map → photo for CMP Facades; sketch → photo for the
+# offline copy), the last 10 pairs held out, U-Net with L1 + cGAN, at a side the scale can afford, with the
+# 16×16 PatchGAN. The 70×70 PatchGAN needs larger images than these; it is used at full scale.
 
 # %%
 if fx is not None:
     depth = side.bit_length() - 1  # halve down to 1x1
     train.seed_everything(0)
     G = pix2pix.UNet(in_channels=3, out_channels=3, depth=depth, width=width).to(device)
-    D = pix2pix.PatchGAN(in_channels=6, width=width, n_layers=2).to(device)
+    D = pix2pix.PatchGAN(in_channels=6, width=width, n_layers=1).to(device)
     opt_G, opt_D = pix2pix.optimizers(G, D)
     batches = data.Batches(fx[:-10].to(device), fy[:-10].to(device), batch_size=min(batch, len(fx) - 10), seed=0)
     for _ in tqdm(range(steps), desc=f"pairs {side}x{side}", mininterval=1.0):
@@ -325,9 +466,10 @@ if fx is not None:
     plt.show()
 
 # %% [markdown]
-# With 90 training pairs and a few minutes of CPU, expect the layout and colours of the target class, not
-# detail. FID on facades needs Inception features (there is no course classifier for photographs); the full run
-# computes FID (Inception) when its weights are present:
+# With the pairs present less the 10 held out (90 of the offline copy's 100; CMP Facades has 400) and a few
+# minutes of CPU, expect the layout (the silhouette, where things are), not detail or faithful colours. FID on
+# facades needs Inception features (there is no course classifier for photographs); the full run computes FID
+# (Inception) when its weights are present:
 #
 # ```bash
 # course train pix2pix --dataset facades --scale full      # 256x256, U-Net depth 8, 70x70 PatchGAN, lambda 100
@@ -335,15 +477,21 @@ if fx is not None:
 # course train pix2pix --dataset edges-fashion-mnist --loss l1          # the ablation, one run per loss
 # ```
 #
-# It uses bf16 autocast on CUDA, checkpoints and resumes, logs losses, saves sample grids, and ends with L1,
-# PSNR, SSIM and FID. Target on facades: FID ≤ 125 (mmgeneration's reproduction 125.0, the official model 119.1).
+# It trains as the paper does: batch 1, Adam (2e-4, β₁ = 0.5), random jitter (each pair resized to 286×286 and
+# a random 256×256 crop taken, the same for input and target) and mirroring, and a learning rate constant for the
+# first half of the steps and decayed linearly to zero over the second half; at batch 1 it translates at test
+# time with the test image's own batch statistics, as the paper does. It uses bf16 autocast on CUDA, checkpoints
+# and resumes, logs losses, saves sample grids, and ends with L1, PSNR, SSIM and FID. Target on facades: FID ≤ 125 (mmgeneration's reproduction 125.0, the official model 119.1).
 #
 # ## Summary
 #
 # * Pix2Pix is a conditional GAN on pairs: $D(x, y)$ sees the input with the output, $G$ has no noise input.
 # * The U-Net's skips carry low-level detail around the bottleneck; the encoder–decoder must squeeze it through.
 # * The PatchGAN judges overlapping 70×70 patches: receptive field $r \leftarrow (r-1)s + k$, from the output back.
-# * L1 fixes the layout but blurs; the cGAN term sharpens; together they do both. Measure both kinds of quality:
-#   distortion (L1, PSNR, SSIM) and realism (FD / FID).
+#   A patch is a fraction of the image: on 32×32 images the 16×16 PatchGAN plays that role; its map of verdicts
+#   shows where $D$ finds the output wrong.
+# * L1 fixes the layout (its minimiser, the median of the plausible outputs, still blurs); the cGAN term moves
+#   the outputs towards real ones; together they do both. Measure both kinds of quality, over seeds: distortion
+#   (L1, PSNR, SSIM) and realism (FD / FID).
 #
 # Next: **chapter 10 — super-resolution**, where the same tension between distortion and realism is measured.
