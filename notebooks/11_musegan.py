@@ -149,8 +149,8 @@ display(Audio(wave, rate=RATE))
 #
 # > **Common misconception.** "The reference implementation's chroma is the definition." Its `to_chroma` reshapes the
 # > pitch axis as (12, P/12) and sums over the second axis, so each "pitch class" is a block of P/12 adjacent pitches
-# > (7 of its 84), not one note name in every octave (the same slip was fixed in pypianoroll). The chroma of Harte et al. folds octaves:
-# > pitch $m$ goes to class $m \bmod 12$, as in the exercise below. The paper's published UPC and TD came from that
+# > (7 of its 84), not one note name in every octave (the same slip was fixed in pypianoroll). The chroma of Harte
+# > et al. folds octaves: pitch $m$ goes to class $m \bmod 12$, as in the exercise below. The paper's published UPC and TD came from that
 # > code, one more reason not to compare our numbers with its tables.
 #
 # **Exercise 1.** Write UPC. Pitch index 0 of our rolls is a C (MIDI 36), so the pitch class of index $i$ is
@@ -495,9 +495,10 @@ print(f"the data's TD range {ranges['TD'][0]:.2f}-{ranges['TD'][1]:.2f}; the des
 # A likely reason: 750 generator steps is 1.5 % of the 50,000 of the full run, and both metrics are *within-track*
 # rules (one note at a time, held for a while) that nothing in the loss states: the critic must discover them from
 # the data, and its score is first dominated by coarser statistics such as note density and pitch range (we have not
-# measured the order in which it learns them). At `full` the expectation is that QN and PP move towards the data's values; this run
-# is no evidence that they will. Each design was trained once (one seed), so the table says nothing about which
-# design is best: their differences are as large as what another seed changes. The paper, trained far longer on a
+# measured the order in which it learns them). At `full` the expectation is that QN and PP move towards the data's
+# values; this run is no evidence that they will. Each design was trained once (one seed), and the designs differ in
+# size, so the table says nothing about which design is best: with one run each, nothing here shows whether their
+# differences exceed what another seed would change. The paper, trained far longer on a
 # larger multi-track corpus, found the hybrid and composer designs ahead of jamming on inter-track harmony (TD),
 # which is what a shared latent is for.
 #
