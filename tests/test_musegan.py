@@ -192,3 +192,10 @@ def test_course_train_musegan_runs_and_resumes(tmp_path, capsys):
     result = json.loads((tmp_path / "metrics.json").read_text())
     assert set(result["rows"]) == {"training data", "random rolls", "composer"}
     assert set(result["range"]) >= {"EB", "UPC", "QN", "TD"}
+
+
+def test_full_scale_metrics_use_at_most_10000_segments():
+    from course_lib.scale import PRESETS
+
+    assert musegan.default_sizes(PRESETS["full"])["n_eval"] == 10_000  # 50,000 rolls at once were 2.5 GB a copy
+    assert musegan.default_sizes(PRESETS["small"])["n_eval"] == PRESETS["small"].n_eval
