@@ -191,3 +191,16 @@ def niqe(images, model: dict) -> float:
     d = model["mu"] - f.mean(0)  # (36,)
     cov = (model["cov"] + torch.cov(f.T)) / 2  # (36, 36)
     return float((d @ torch.linalg.pinv(cov) @ d).sqrt())
+
+
+def grid_pattern(sr: torch.Tensor, hr: torch.Tensor, period: int = 4) -> torch.Tensor:
+    """Strength of a periodic (checkerboard) error, per image, in grey levels (of 255): the error SR - HR on
+    luma Y is averaged over every position with the same (row mod period, column mod period) and the spread
+    (std) of those period² means is returned. Image content averages out over the positions; a pattern that
+    repeats every `period` pixels, as sub-pixel or transposed-convolution upsampling by `period` leaves, does
+    not. RGB (B, 3, H, W) in [0, 1] -> (B,)."""
+    err = (rgb_to_y(sr.double()) - rgb_to_y(hr.double()))[:, 0] * 255  # (B, H, W)
+    B, H, W = err.shape
+    err = err[:, :H - H % period, :W - W % period]
+    phases = err.reshape(B, H // period, period, W // period, period).mean(dim=(1, 3))  # (B, period, period)
+    return phases.flatten(1).std(dim=1).float()  # (B,)

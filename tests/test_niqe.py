@@ -71,3 +71,14 @@ def test_niqe_rejects_images_smaller_than_a_patch():
     model = im.niqe_model(list(pink_noise(2, 96, seed=0)), patch=48)
     with pytest.raises(ValueError, match="at least 48 x 48"):
         im.niqe(torch.rand(3, 40, 40, dtype=torch.float64), model)
+
+
+def test_grid_pattern_sees_a_periodic_error_and_not_image_content():
+    g = torch.Generator().manual_seed(0)
+    hr = torch.rand(2, 3, 64, 64, generator=g)
+    noisy = (hr + 0.02 * torch.randn(hr.shape, generator=g)).clamp(0, 1)  # an error with no period
+    grid = hr.clone()
+    grid[..., ::4, ::4] += 0.02  # one pixel in every 4 x 4 block brighter
+    assert (im.grid_pattern(noisy, hr) < 0.5).all()
+    assert (im.grid_pattern(grid, hr) > 1.0).all()
+    assert torch.allclose(im.grid_pattern(hr, hr), torch.zeros(2))
