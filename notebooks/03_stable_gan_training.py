@@ -413,8 +413,7 @@ measured("grid_slope_hinge", steep["hinge"].tolist())
 measured("grid_slope_wgan_gp", steep["WGAN-GP"].tolist())
 claim("grid_sn_slope_small", steep["hinge + SN"].tolist(), "<", 0.5,
       "the spectrally normalised MLP critic is flat: median input-gradient norm below 0.5 (3 seeds)")
-claim("grid_sn_slope_ratio", (steep["hinge + SN"] / steep["hinge"]).tolist(), "<", 0.5,
-      "the SN critic is less than half as steep as the same hinge critic without SN (median slopes, 3 seeds)")
+measured("grid_sn_slope_ratio", (steep["hinge + SN"] / steep["hinge"]).tolist())  # SN's slope / plain hinge's
 
 # %% [markdown]
 # **What the grid shows at this budget** (modes recovered of 25, mean ± sd over three seeds): minimax
@@ -434,12 +433,14 @@ claim("grid_sn_slope_ratio", (steep["hinge + SN"] / steep["hinge"]).tolist(), "<
 # between them, so a 1-Lipschitz critic can at best separate a real point from a fake by about the distance
 # between them, and the hinge asks for scores of +1 and −1, a gap of 2. A spectrally normalised MLP is
 # Lipschitz-bounded by the *product* of its layers' norms (each ≤ 1), and in practice it is much flatter than
-# that bound: the measured median slope of the trained SN critic is {rec:grid_sn_slope_small:.2f}
-# ({rec:grid_sn_slope_ratio:.2f} times the unconstrained hinge critic's, per seed), against
-# {rec:grid_slope_wgan_gp:.2f} for the WGAN-GP critic (held near 1 by its penalty) and {rec:grid_slope_hinge:.1f} for
-# the unconstrained hinge critic. A flat critic hands G a weak, nearly uniform gradient, so G barely learns where
-# the modes are. Spectral normalisation was designed for image discriminators, where each layer is wide and the
-# data's scale is fixed; its case is made on images, in §8 and in chapter 06.
+# that bound: the measured median slope of the trained SN critic is {rec:grid_sn_slope_small:.2f}. But the same
+# hinge critic *without* spectral norm is flat too at this budget, {rec:grid_slope_hinge:.2f} (the ratio of the
+# two, {rec:grid_sn_slope_ratio:pm} over the three seeds, varies too much to build on), while the WGAN-GP
+# critic's slope is {rec:grid_slope_wgan_gp:.1f}: with the toy's λ = 0.1 the penalty is weak and does not hold the
+# slope near 1. So the evidence here does not show that spectral norm is what flattens the critic: both hinge
+# critics hand G a weak, nearly uniform gradient after two thousand steps, and G barely learns where the modes
+# are. Spectral normalisation was designed for image discriminators, where each layer is wide and the data's
+# scale is fixed; its case is made on images, in §8 and in chapter 06.
 # %% [markdown]
 # ## 7 · Reading a run's health
 #
