@@ -524,9 +524,15 @@ claim("fd_gap_t", t_gap, "<", 4.30,
 # *Hint:* Adam moves each parameter by at most about its learning rate per step, whatever the gradient.
 
 # %% tags=["exercise"]
-### BEGIN SOLUTION
-prediction = "a"
-### END SOLUTION
+def gamma0_prediction():
+    """Your prediction, before the run: "a", "b" or "c"."""
+    ### BEGIN SOLUTION
+    return "a"
+    ### END SOLUTION
+
+
+# %% tags=["check"]
+check.gamma0_prediction_recorded(gamma0_prediction)
 
 # %%
 G_open, D_open, hist_open, _ = train_sagan(True, seed=0, gamma0=1.0)
@@ -540,8 +546,8 @@ measured("fd_open", fd_open)
 claim("gamma_open_moves_little", abs(gamma_open - 1.0), "<=", 1.5e-4 * steps,
       "with gamma_0 = 1 the gate moves by less than 1.5 x lr_G per step (Adam's steps are about lr in size)")
 
-# %% tags=["check"]
-check.gamma0_prediction(prediction, gamma_open, 1.0, finite)
+# %%
+check.gamma0_prediction(gamma0_prediction(), gamma_open, 1.0, finite)  # your prediction against the run
 
 # %% [markdown]
 # In the verified run $\gamma_G$ ends at {rec:gamma_open_final:.3f} after starting at 1, and FD is

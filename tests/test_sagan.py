@@ -173,3 +173,17 @@ def test_gamma0_prediction_reports_the_outcome_and_refuses_no_prediction():
         ch06.gamma0_prediction(None, 0.98)
     with pytest.raises(AssertionError, match="one of"):
         ch06.gamma0_prediction("d", 0.98)
+
+
+def test_gamma0_prediction_recorded_refuses_a_stub_and_an_unknown_choice():
+    from course_lib.checks import ch06
+    from course_lib.exercises import ExerciseNotDone
+
+    def stub():
+        raise NotImplementedError
+
+    with pytest.raises(ExerciseNotDone):
+        ch06.gamma0_prediction_recorded(stub)
+    with pytest.raises(AssertionError, match="one of"):
+        ch06.gamma0_prediction_recorded(lambda: "d")
+    assert ch06.gamma0_prediction_recorded(lambda: " B ") == "b"

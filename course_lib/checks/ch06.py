@@ -64,6 +64,14 @@ def gamma0_outcome(gamma_final: float, gamma0: float = 1.0, losses_finite: bool 
     return "b" if abs(gamma_final) < 0.5 * abs(gamma0) else "a"
 
 
+def gamma0_prediction_recorded(fn) -> str:
+    """fn() -> 'a', 'b' or 'c': the learner's prediction for gamma_0 = 1, recorded before the run."""
+    key = str(_call(fn)).strip().lower()
+    assert key in GAMMA0_CHOICES, f"the prediction must be one of {sorted(GAMMA0_CHOICES)}, got {key!r}"
+    _ok(f"prediction recorded: ({key}) {GAMMA0_CHOICES[key]}; the next cell runs the experiment")
+    return key
+
+
 def gamma0_prediction(prediction, gamma_final: float, gamma0: float = 1.0, losses_finite: bool = True) -> str:
     """Compare the learner's recorded prediction (a key of GAMMA0_CHOICES) with what the run showed."""
     if prediction is None:
