@@ -7,6 +7,7 @@ Committed `.ipynb` files carry no outputs, except the text outputs of cells mark
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -82,6 +83,8 @@ def sync_notebook(py: Path, ipynb: Path, scale: str = "smoke") -> None:
         for i in checked:
             nb.cells[i].outputs = [o for o in run.cells[i].outputs if o.output_type == "stream"]
     for i, c in enumerate(nb.cells):
+        # a cell's id from its place, not a random one: rebuilding an unchanged source changes nothing
+        c.id = hashlib.sha1(f"{py.name}:{i}".encode()).hexdigest()[:8]
         if c.cell_type == "code":
             c.execution_count = None
             c.metadata.pop("execution", None)
