@@ -8,7 +8,8 @@ import torch
 from course_lib import data, features
 
 
-def test_classifier_trains_caches_reloads_and_leaves_the_rng_alone(capsys):
+def test_classifier_trains_caches_reloads_and_leaves_the_rng_alone(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))  # an empty cache, whatever the notebooks trained before
     torch.manual_seed(123)
     net = features.course_classifier("mnist", steps=30, device="cpu")
     after = torch.rand(3)

@@ -157,7 +157,9 @@ def test_site_in_a_browser(browser, served):
         page, problems = _open(browser, f"{served}/{href}")
         if href != "instructor.html":
             # equations arrive as MathML (converted when the site is built) and the browser lays them out
-            text = page.inner_text("main")
+            # (the prose only: code may hold TeX in strings, e.g. a matplotlib label r"$\mathrm{KL}$")
+            text = "\n".join(page.eval_on_selector_all(".jp-RenderedMarkdown", "els => els.map(e => e.innerText)"))
+            assert text.strip(), f"{href}: no prose found"
             assert "$$" not in text, f"{href}: raw $$ left in the page"
             assert not re.search(r"\$[^$\s][^$]*\\[a-zA-Z]+[^$]*\$", text), f"{href}: raw inline TeX left"
             sizes = page.eval_on_selector_all("main math", "els => els.map(e => e.getBoundingClientRect().width)")
