@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import book
-from .claims import RECORD_ENV, citations, read_entries
+from .claims import RECORD_ENV, citations, format_value, read_entries
 
 RESULTS_DIR = book.REPO_ROOT / "results"
 RECORDED_SCALE = "small"  # the scale whose record the prose cites
@@ -115,8 +115,6 @@ def entries(chapter_id: str, scale: str = RECORDED_SCALE) -> dict[str, dict]:
 # ----------------------------------------------------------------------------------------------------------
 
 def _v(e: dict) -> str:
-    from .claims import format_value
-
     s = format_value(e, "pm" if e.get("values") and len(e["values"]) > 1 else None)
     if e.get("values") and len(e["values"]) > 1:
         s += f" (seeds: {', '.join(format_value({'value': v}) for v in e['values'])})"
@@ -128,8 +126,6 @@ def claims_table(chapter: dict) -> list[tuple[str, str, str, str, str]]:
     rows = []
     for name, e in chapter.get("entries", {}).items():
         if e.get("op"):
-            from .claims import format_value
-
             rows.append((name, e.get("text") or "", _v(e), f"{e['op']} {format_value({'value': e['threshold']})}",
                          "pass" if e.get("passed") else "FAIL"))
     return rows
