@@ -1,6 +1,7 @@
 """Chapter 03: one GAN step for every loss of the zoo, with regularisers and health diagnostics.
 
-The step is chapter 01's (`train.d_step`, then `train.g_step`); what changes from one recipe to the next is data:
+The step is chapter 01's (D on `fake.detach()`, then G through the frozen, updated D, each with `train.update`);
+what changes from one recipe to the next is data:
 
     d_loss / g_loss -- a pair from `losses.LOSSES` (minimax, non-saturating, lsgan, hinge, wgan)
     n_critic        -- D steps per G step (5 for WGAN-GP: the critic must stay close to its optimum)
@@ -91,15 +92,23 @@ def grad_norm(module: nn.Module, seeds: int | None = None) -> torch.Tensor:
     return torch.stack([g.reshape(seeds, -1).norm(dim=1) for g in ps]).norm(dim=0) if ps else torch.zeros(seeds)
 
 
-def summed_over_seeds(loss: Callable, seeds: int) -> Callable:
-    """A loss of several seeds' scores (S·B rows) as the sum of each seed's own loss on its B rows: the gradient
-    each seed's weights receive is then the one it would receive alone."""
-    def total(*scores):
-        per_seed = [loss(*(s.view(seeds, -1, *s.shape[1:])[k] for s in scores)) for k in range(seeds)]
-        total.last = torch.stack([v.detach() for v in per_seed])  # (S,) for the log
-        return sum(per_seed)
+def seed_losses(loss: Callable, seeds: int, *scores: torch.Tensor) -> list[torch.Tensor]:
+    """A loss of several seeds' scores (S·B rows) as each seed's own loss on its B rows: S scalars. Their sum
+    gives each seed's weights the gradient they would receive alone."""
+    return [loss(*(s.view(seeds, -1, *s.shape[1:])[k] for s in scores)) for k in range(seeds)]
 
-    return total
+
+def _descend_and_log(loss: Callable, seeds: int | None, *scores: torch.Tensor):
+    """(the loss to descend, the value to log): one run's loss twice, or the seeds' sum and their (S,) losses."""
+    if seeds is None:
+        value = loss(*scores)
+        return value, value.detach()
+    per_seed = seed_losses(loss, seeds, *scores)
+    return sum(per_seed), torch.stack([v.detach() for v in per_seed])  # (S,)
+
+
+def _times(k: int, penalty: Callable) -> Callable:
+    return lambda D, real, fake: k * penalty(D, real, fake)
 
 
 def zoo_step(G: nn.Module, D: nn.Module, opt_G, opt_D, batches, z_dim: int, *, d_loss: Callable, g_loss: Callable,
@@ -107,15 +116,13 @@ def zoo_step(G: nn.Module, D: nn.Module, opt_G, opt_D, batches, z_dim: int, *, d
              seeds: int | None = None, sample_z: Callable[[int], torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """`n_critic` D steps (each on a fresh real batch), then one G step; returns losses, scores, gradient norms.
 
-    With `seeds = S`, G and D are seed-batched (`models.mlp.SeedGenerator` / `SeedDiscriminator`) and a batch holds
-    S·B rows: both players' losses are summed over seeds (so is the penalty: S times its mean over the S·B rows)
-    and every statistic comes back per seed, shape (S,); the D loss logged is the adversarial part, without the
-    penalty. `sample_z(n)` draws the (n, Z) noise (default torch.randn)."""
-    scores = {}
-    if seeds is not None:
-        d_loss, g_loss = summed_over_seeds(d_loss, seeds), summed_over_seeds(g_loss, seeds)
-        if penalty is not None:
-            penalty = (lambda pen: lambda D, real, fake: seeds * pen(D, real, fake))(penalty)
+    The logged loss_D is D's whole loss, penalty included. With `seeds = S`, G and D are seed-batched
+    (`models.mlp.SeedGenerator` / `SeedDiscriminator`) and a batch holds S·B rows: both players' losses are summed
+    over seeds (so is the penalty: S times its mean over the S·B rows) and every statistic comes back per seed,
+    shape (S,); the D loss logged is then the adversarial part, without the penalty. D_real / D_fake are D's mean
+    raw scores (logits, or a critic's values). `sample_z(n)` draws the (n, Z) noise (default torch.randn)."""
+    if penalty is not None and seeds is not None:
+        penalty = _times(seeds, penalty)
 
     def mean(s):
         return s.detach().float().mean() if seeds is None else s.detach().float().view(seeds, -1).mean(1)
@@ -125,18 +132,19 @@ def zoo_step(G: nn.Module, D: nn.Module, opt_G, opt_D, batches, z_dim: int, *, d
         z = sample_z(real.shape[0]) if sample_z else torch.randn(real.shape[0], z_dim, device=real.device)  # (B, Z)
         with amp():
             fake = G(z)
-
-        def loss_D(real_scores, fake_scores, real=real, fake=fake):
-            scores["D_real"], scores["D_fake"] = mean(real_scores), mean(fake_scores)
+            real_scores = D(real)  # (B, 1)
+            # detach: D's loss must move D only; G's graph is kept for G's step below
+            fake_scores = D(fake.detach())  # (B, 1)
             reg = penalty(D, real, fake) if penalty is not None else 0.0  # the penalty detaches `fake` itself
-            return d_loss(real_scores, fake_scores) + reg
-
-        stats = train.d_step(D, real, fake, opt_D, loss_D, amp)
-    stats = {"loss_D": stats["loss_D"] if seeds is None else d_loss.last, "grad_D": grad_norm(D, seeds), **scores}
-    # G through the updated D, on the last fake batch (its graph to G is intact: D only saw fake.detach())
-    stats |= train.g_step(D, fake, opt_G, g_loss, amp)
-    if seeds is not None:
-        stats["loss_G"] = g_loss.last
+            loss_adv, logged_D = _descend_and_log(d_loss, seeds, real_scores, fake_scores)
+            loss_D = loss_adv + reg
+        train.update(opt_D, loss_D)
+    stats = {"loss_D": loss_D.detach() if seeds is None else logged_D, "grad_D": grad_norm(D, seeds),
+             "D_real": mean(real_scores), "D_fake": mean(fake_scores)}
+    # G through the updated, frozen D, on the last fake batch (its graph to G is intact: D only saw fake.detach())
+    with amp(), train.frozen(D):
+        loss_G, stats["loss_G"] = _descend_and_log(g_loss, seeds, D(fake))
+    train.update(opt_G, loss_G)
     stats["grad_G"] = grad_norm(G, seeds)
     return stats
 

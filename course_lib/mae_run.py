@@ -25,23 +25,9 @@ import torch.nn.functional as F
 from . import data
 from .checkpoint import load_checkpoint, read_checkpoint, resume, save_checkpoint
 from .models.mae import MAE, PRESETS, ViTClassifier, classifier_train_flops, mae_train_flops, small_mae
+from .models.mae import pretrain_step  # the step the notebook writes out lives with the model
 from .runlog import RunLog
 from .train import autocast, get_device, seed_everything
-
-# ----------------------------------------------------------------------------------------------------------
-# The step (the notebook writes the same lines out)
-# ----------------------------------------------------------------------------------------------------------
-
-
-def pretrain_step(model: MAE, opt: torch.optim.Optimizer, x: torch.Tensor, mask_ratio: float,
-                  amp=contextlib.nullcontext) -> torch.Tensor:
-    """One MAE update: loss on the masked patches of x, backward, step. Returns the loss (detached)."""
-    with amp():
-        loss, _, _ = model(x, mask_ratio)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    return loss.detach()
 
 
 def lr_at(step: int, total: int, base: float, warmup: int, final: float = 0.0) -> float:

@@ -1,9 +1,13 @@
 """Devices, seeding, the two-player step, and one explicit training loop for GANs.
 
-The step is the lesson, so it is written out in two plain functions:
+The step is the lesson, so it is written out in two plain functions, on two primitives:
 
     d_step -- D ascends V(D, G) on a real batch and a *detached* fake batch
-    g_step -- G descends its loss through the *updated* D
+    g_step -- G descends its loss through the *updated*, *frozen* D
+    update(opt, loss) -- clear the gradients, backward, step: one player's update
+    frozen(D)         -- D's weights get no gradient inside the block (G's step)
+
+Every GAN step of the package (pix2pix, SRGAN, the adversarial MAE, a critic with a penalty) is these four.
 
 `train_gan` only wraps that step with what a long run needs (bf16 autocast on CUDA, a progress bar, a metrics
 log, sample grids, checkpoints and resume). It is the same step at every scale.
@@ -89,29 +93,23 @@ def start_run(args) -> tuple[torch.device, Callable[[], contextlib.AbstractConte
     return device, autocast(device)
 
 
-def d_step(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, opt_D: torch.optim.Optimizer,
-           loss: Callable = losses.d_loss, amp=contextlib.nullcontext) -> dict[str, torch.Tensor]:
-    """One update of D: minimise -V(D, G) = -E[log D(x)] - E[log(1 - D(G(z)))]."""
-    with amp():
-        real_logits = D(real)  # (B, 1)
-        # detach: this loss must move D only; without it backward() would also fill G's gradients
-        fake_logits = D(fake.detach())  # (B, 1)
-        loss_D = loss(real_logits, fake_logits)
-    opt_D.zero_grad(set_to_none=True)
-    loss_D.backward()
-    opt_D.step()
-    return {"loss_D": loss_D.detach(),
-            "D_real": torch.sigmoid(real_logits.detach().float()).mean(),
-            "D_fake": torch.sigmoid(fake_logits.detach().float()).mean()}
+def update(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One gradient step of the parameters `opt` holds: clear their old gradients, backward, step."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
 
 
 @contextlib.contextmanager
-def frozen(D):
-    """D's parameters stop requiring gradients inside the block. G's step needs the gradient of D's output with
-    respect to D's *input* only, so backward skips D's weight gradients. (A `functools.partial` such as
-    `partial(D, y=y)` freezes the module it wraps.)"""
-    module = D.func if isinstance(D, functools.partial) else D
-    params = [p for p in module.parameters() if p.requires_grad] if isinstance(module, nn.Module) else []
+def frozen(*modules: nn.Module | None):
+    """The modules' parameters stop requiring gradients inside the block. G's step needs the gradient of D's
+    output with respect to D's *input* only, so backward skips D's weight gradients. `None` is skipped (a step
+    run without D, as pix2pix's L1-only ablation)."""
+    for m in modules:
+        if m is not None and not isinstance(m, nn.Module):
+            raise TypeError(f"frozen() takes the modules themselves, got {type(m).__name__}: pass D, not a "
+                            "function of it")
+    params = [p for m in modules if m is not None for p in m.parameters() if p.requires_grad]
     for p in params:
         p.requires_grad_(False)
     try:
@@ -121,14 +119,29 @@ def frozen(D):
             p.requires_grad_(True)
 
 
+def d_step(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, opt_D: torch.optim.Optimizer,
+           loss: Callable = losses.d_loss, amp=contextlib.nullcontext) -> dict[str, torch.Tensor]:
+    """One update of D: minimise -V(D, G) = -E[log D(x)] - E[log(1 - D(G(z)))]. `D` may be any callable of a
+    batch, e.g. `partial(D, y=y)` for a conditional D: nothing is frozen here."""
+    with amp():
+        real_logits = D(real)  # (B, 1)
+        # detach: this loss must move D only; without it backward() would also fill G's gradients
+        fake_logits = D(fake.detach())  # (B, 1)
+        loss_D = loss(real_logits, fake_logits)
+    update(opt_D, loss_D)
+    return {"loss_D": loss_D.detach(),
+            "D_real": torch.sigmoid(real_logits.detach().float()).mean(),
+            "D_fake": torch.sigmoid(fake_logits.detach().float()).mean()}
+
+
 def g_step(D: nn.Module, fake: torch.Tensor, opt_G: torch.optim.Optimizer,
            loss: Callable = losses.g_loss_nonsaturating, amp=contextlib.nullcontext) -> dict[str, torch.Tensor]:
-    """One update of G through the current D, frozen: gradients flow through D to G, D's weights get none."""
+    """One update of G through the current D, frozen: gradients flow through D to G, D's weights get none.
+    A G loss with more terms (an L1 or content loss) or a D with a condition writes the same three lines:
+    `with amp(), frozen(D): loss_G = ...`, then `update(opt_G, loss_G)`."""
     with amp(), frozen(D):
         loss_G = loss(D(fake))
-    opt_G.zero_grad(set_to_none=True)
-    loss_G.backward()
-    opt_G.step()
+    update(opt_G, loss_G)
     return {"loss_G": loss_G.detach()}
 
 

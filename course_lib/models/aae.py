@@ -97,9 +97,7 @@ def reconstruction_phase(E: nn.Module, Dec: nn.Module, x: torch.Tensor, opt_AE: 
     """Update E and Dec to minimise ||x - Dec(E(x))||²."""
     with amp():
         loss = reconstruction_loss(x, Dec(E(x)))
-    opt_AE.zero_grad(set_to_none=True)
-    loss.backward()
-    opt_AE.step()
+    train.update(opt_AE, loss)
     return {"loss_rec": loss.detach()}
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..train import frozen
+from ..train import frozen, update
 from .dcgan import Discriminator, init_weights
 
 # ----------------------------------------------------------------------------------------------------------
@@ -85,13 +85,11 @@ def latent_search(G: nn.Module, D: Discriminator, x: torch.Tensor, *, steps: int
         f_x = d_features(D, x)  # (B, F): fixed target
     history = []
     try:
-        with frozen(G), frozen(D):
+        with frozen(G, D):
             for _ in tqdm(range(steps), desc="latent search", disable=not progress, mininterval=1.0, leave=False):
                 Gz = G(z)  # (B, C, H, W)
                 loss = anogan_loss(x, Gz, f_x, d_features(D, Gz), lam)  # (B,)
-                opt.zero_grad(set_to_none=True)
-                loss.sum().backward()  # sum, not mean: each z_i gets the gradient of its own L_i
-                opt.step()
+                update(opt, loss.sum())  # sum, not mean: each z_i gets the gradient of its own L_i
                 history.append(loss.detach().mean().item())
             with torch.no_grad():
                 Gz = G(z)
@@ -140,21 +138,14 @@ def train_encoder(E: Encoder, G: nn.Module, D: Discriminator, batches, *, steps:
     from tqdm.auto import tqdm
 
     G.eval(), D.eval()
-    for p in list(G.parameters()) + list(D.parameters()):
-        p.requires_grad_(False)
     opt = torch.optim.Adam(E.parameters(), lr=lr, betas=(0.5, 0.999))
     E.train()
     history = []
-    try:
+    with frozen(G, D):
         for _ in tqdm(range(steps), desc="f-AnoGAN encoder", disable=not progress, mininterval=1.0, leave=False):
             loss = izif_loss(next(batches), G, D, E, kappa).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            update(opt, loss)
             history.append(loss.item())
-    finally:
-        for p in list(G.parameters()) + list(D.parameters()):
-            p.requires_grad_(True)
     E.eval()
     return history
 
@@ -177,7 +168,7 @@ def mae_score(mae: nn.Module, x: torch.Tensor, *, mask_ratio: float = 0.75, n_ma
               batch_size: int = 512) -> torch.Tensor:
     """Masked-patch reconstruction error of an MAE trained on normal images, averaged over K random masks
     (seeded, so the score is a deterministic function of x): (B,)."""
-    from .mae import patch_targets
+    from .mae import masked_mse, patch_targets
 
     mae.eval()
     out = []
@@ -188,8 +179,7 @@ def mae_score(mae: nn.Module, x: torch.Tensor, *, mask_ratio: float = 0.75, n_ma
         target = patch_targets(xb, mae.patch_size, mae.norm_pix_loss)  # (B, N, X)
         for _ in range(n_masks):
             _, pred, mask = mae(xb, mask_ratio, g)  # (B, N, X), (B, N)
-            per_patch = (pred.float() - target).square().mean(dim=-1)  # (B, N)
-            total += (per_patch * mask).sum(1) / mask.sum(1)  # (B,)
+            total += masked_mse(pred.float(), target, mask, per_image=True)  # (B,)
         out.append(total / n_masks)
     return torch.cat(out)
 
@@ -252,17 +242,14 @@ def train_mae(mae: nn.Module, batches, *, steps: int, lr: float = 1e-3, mask_rat
 
     from tqdm.auto import tqdm
 
+    from .mae import pretrain_step
+
     amp = amp or contextlib.nullcontext
     opt = torch.optim.AdamW(mae.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.05)
     mae.train()
     history = []
     for _ in tqdm(range(steps), desc="MAE", disable=not progress, mininterval=1.0, leave=False):
-        with amp():
-            loss, _, _ = mae(next(batches), mask_ratio)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        history.append(loss.item())
+        history.append(pretrain_step(mae, opt, next(batches), mask_ratio, amp).item())
     mae.eval()
     return history
 

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import losses
+from ..train import update
 
 
 @dataclass(frozen=True)
@@ -161,9 +162,7 @@ def d_step(model: GraphGAN, A: torch.Tensor, centres: torch.Tensor, opt_D: torch
     with torch.no_grad():
         fake = torch.multinomial(torch.softmax(model.g_logits(centres), -1), 1)[:, 0]  # (B,) v ~ G(·|v_c)
     loss = losses.d_loss(model.d_logits(centres, real), model.d_logits(centres, fake))
-    opt_D.zero_grad(set_to_none=True)
-    loss.backward()
-    opt_D.step()
+    update(opt_D, loss)
     return {"loss_D": loss.detach()}
 
 
@@ -174,9 +173,7 @@ def g_step(model: GraphGAN, centres: torch.Tensor, opt_G: torch.optim.Optimizer)
     with torch.no_grad():
         reward = F.softplus(model.d_logits(centres, v[:, 0]))  # (B,)
     loss = -(logp.gather(1, v)[:, 0] * reward).mean()
-    opt_G.zero_grad(set_to_none=True)
-    loss.backward()
-    opt_G.step()
+    update(opt_G, loss)
     return {"loss_G": loss.detach(), "reward": reward.mean()}
 
 

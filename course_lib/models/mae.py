@@ -12,12 +12,15 @@ Dimension key:
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
+
+from ..train import update
 
 # ----------------------------------------------------------------------------------------------------------
 # Patches and masks
@@ -246,13 +249,34 @@ def patch_targets(imgs: torch.Tensor, p: int, norm_pix: bool = False, eps: float
     return target
 
 
-def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """L = sum_n m_n * mean_x (pred_nx - target_nx)^2 / sum_n m_n : the mean squared error of masked patches.
+def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, *,
+               per_image: bool = False) -> torch.Tensor:
+    """L = sum_n m_n * mean_x (pred_nx - target_nx)^2 / sum_n m_n : the mean squared error of masked patches,
+    over the batch (a scalar) or, with `per_image`, for each image (B,).
 
     Visible patches (m_n = 0) contribute nothing: reconstructing what the encoder already saw teaches nothing.
     """
     per_patch = (pred - target).pow(2).mean(dim=-1)  # (B, N)
+    if per_image:
+        return (per_patch * mask).sum(1) / mask.sum(1)  # (B,)
     return (per_patch * mask).sum() / mask.sum()
+
+
+def paste_visible(imgs: torch.Tensor, pred: torch.Tensor, mask: torch.Tensor, p: int) -> torch.Tensor:
+    """The image the MAE shows: its visible patches as they are, the masked ones as predicted.
+    imgs (B, C, H, W), pred (B, N, X), mask (B, N) with 1 = masked -> (B, C, H, W)."""
+    m = mask.unsqueeze(-1)  # (B, N, 1)
+    patches = patchify(imgs, p) * (1 - m) + pred * m  # (B, N, X)
+    return unpatchify(patches, p, imgs.shape[1], h=imgs.shape[-2] // p)  # (B, C, H, W)
+
+
+def pretrain_step(model: "MAE", opt: torch.optim.Optimizer, x: torch.Tensor, mask_ratio: float,
+                  amp=contextlib.nullcontext) -> torch.Tensor:
+    """One MAE update: loss on the masked patches of x, backward, step. Returns the loss (detached)."""
+    with amp():
+        loss, _, _ = model(x, mask_ratio)
+    update(opt, loss)
+    return loss.detach()
 
 
 class MAE(nn.Module):
@@ -292,8 +316,7 @@ class MAE(nn.Module):
             t = patchify(imgs, self.patch_size)  # (B, N, X)
             recon = self.to_image(pred.float() * (t.var(-1, keepdim=True) + 1e-6).sqrt() + t.mean(-1, keepdim=True))
         masked = imgs * (1 - m) - m  # (B, C, H, W)
-        pasted = imgs * (1 - m) + recon * m  # (B, C, H, W)
-        return masked, recon, pasted, m
+        return masked, recon, paste_visible(imgs, patchify(recon, self.patch_size), mask, self.patch_size), m
 
 
 class ViTClassifier(nn.Module):

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import losses, train
-from .mae import MAE, Decoder, patchify, unpatchify
+from .mae import MAE, Decoder, paste_visible, unpatchify
 
 # ----------------------------------------------------------------------------------------------------------
 # Discriminator for 28x28 (or 32x32) images
@@ -49,9 +49,7 @@ class Discriminator(nn.Module):
 def reconstruction(mae: MAE, real: torch.Tensor, mask_ratio: float, generator: torch.Generator | None = None):
     """(loss_rec, image with the visible patches pasted back and predicted masked patches (B, C, H, W))."""
     loss_rec, pred, mask = mae(real, mask_ratio, generator)  # pred (B, N, X), mask (B, N)
-    m = mask.unsqueeze(-1)  # (B, N, 1)
-    patches = patchify(real, mae.patch_size) * (1 - m) + pred * m  # (B, N, X)
-    return loss_rec, unpatchify(patches, mae.patch_size, mae.in_chans)  # (B, C, H, W)
+    return loss_rec, paste_visible(real, pred, mask, mae.patch_size)  # (B, C, H, W)
 
 
 def perceptual_loss(phi: Callable[[torch.Tensor], torch.Tensor], fake: torch.Tensor, real: torch.Tensor):
@@ -65,20 +63,14 @@ def adversarial_mae_step(mae: MAE, D: nn.Module, opt_G: torch.optim.Optimizer, o
     """D step on (real, reconstruction), then the MAE step on L_rec + lam_perc L_perc + lam_adv L_adv."""
     with amp():
         loss_rec, fake = reconstruction(mae, real, mask_ratio)  # (B, C, H, W)
-        # D step: detach, so this update moves D only
-        loss_D = losses.d_loss(D(real), D(fake.detach()))
-    opt_D.zero_grad(set_to_none=True)
-    loss_D.backward()
-    opt_D.step()
+    loss_D = train.d_step(D, real, fake, opt_D, amp=amp)["loss_D"]  # D sees fake.detach(): it moves D only
     with amp(), train.frozen(D):  # gradients flow through D to the MAE; D's weights get none
         loss_adv = losses.g_loss_nonsaturating(D(fake))  # through the updated D
         loss_G = loss_rec + lam_adv * loss_adv
         if lam_perc and phi is not None:
             loss_G = loss_G + lam_perc * perceptual_loss(phi, fake, real)
-    opt_G.zero_grad(set_to_none=True)
-    loss_G.backward()
-    opt_G.step()
-    return {"loss_D": loss_D.detach(), "loss_rec": loss_rec.detach(), "loss_adv": loss_adv.detach()}
+    train.update(opt_G, loss_G)
+    return {"loss_D": loss_D, "loss_rec": loss_rec.detach(), "loss_adv": loss_adv.detach()}
 
 
 @torch.no_grad()

@@ -166,16 +166,14 @@ def pix2pix_step(G: nn.Module, D: nn.Module | None, opt_G, opt_D, x: torch.Tenso
     with amp():
         fake = G(x)  # (B, Cy, S, S)
     stats: dict[str, torch.Tensor] = {}
-    if D is not None:
-        D_x = functools.partial(D, x)  # D sees the condition x with every candidate output
-        stats |= train.d_step(D_x, y, fake, opt_D, d_loss_pix2pix, amp)
-    with amp():
+    if D is not None:  # D sees the condition x with every candidate output: D(x, y) vs D(x, G(x).detach())
+        stats |= train.d_step(functools.partial(D, x), y, fake, opt_D, d_loss_pix2pix, amp)
+    # G through the updated D, frozen: gradients reach G through D, D's weights get none
+    with amp(), train.frozen(D):
         l1 = (fake - y).abs().mean()  # L_L1 = E ||y - G(x)||_1
         adv = losses.g_loss_nonsaturating(D(x, fake)) if D is not None else torch.zeros((), device=x.device)
         loss_G = adv + lam * l1
-    opt_G.zero_grad(set_to_none=True)
-    loss_G.backward()
-    opt_G.step()
+    train.update(opt_G, loss_G)
     return stats | {"loss_G": loss_G.detach(), "loss_G_gan": adv.detach(), "L1": l1.detach()}
 
 

@@ -221,10 +221,12 @@ def sagan_step(G: nn.Module, D: nn.Module, opt_G, opt_D, real: torch.Tensor, y: 
     z = torch.randn(len(real), G.z_dim, device=real.device)  # (B, Z)
     with amp():
         fake = G(z, y)  # (B, C, S, S)
-    D_y = functools.partial(D, y=y)  # D(x) for this batch's labels (y=None: unconditional)
-    stats = train.d_step(D_y, real, fake, opt_D, losses.d_loss_hinge, amp)
-    stats |= train.g_step(D_y, fake, opt_G, losses.g_loss_hinge, amp)
-    return stats
+    stats = train.d_step(functools.partial(D, y=y), real, fake, opt_D, losses.d_loss_hinge, amp)  # D(x, y)
+    # G through the updated D, frozen: train.g_step's lines, with the labels passed to D
+    with amp(), train.frozen(D):
+        loss_G = losses.g_loss_hinge(D(fake, y))
+    train.update(opt_G, loss_G)
+    return stats | {"loss_G": loss_G.detach()}
 
 
 def gammas(G: nn.Module, D: nn.Module) -> dict[str, float]:

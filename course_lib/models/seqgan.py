@@ -244,15 +244,9 @@ def mle_loss(G: Generator, x: torch.Tensor) -> torch.Tensor:
     return -G.log_probs(x).mean()
 
 
-def _update(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-
-
 def mle_step(G: Generator, x: torch.Tensor, opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
     loss = mle_loss(G, x)
-    _update(opt, loss)
+    train.update(opt, loss)
     return {"loss_mle": loss.detach()}
 
 
@@ -269,7 +263,7 @@ def pg_step(G: Generator, D: nn.Module, opt_G: torch.optim.Optimizer, batch: int
     # minus a baseline, the batch's mean reward at each position: the expected gradient is unchanged
     # (E[∇ log G · b] = 0) and its variance smaller. The paper uses Q itself.
     loss = pg_loss(G.log_probs(x), q - q.mean(0, keepdim=True))
-    _update(opt_G, loss)
+    train.update(opt_G, loss)
     return {"loss_pg": loss.detach(), "reward": q[:, -1].mean()}
 
 

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import losses
+from .. import losses, train
 from ..sr_data import upsample_bicubic
 
 # ----------------------------------------------------------------------------------------------------------
@@ -250,10 +250,10 @@ def content_loss(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
     return (sr - hr).square().mean()
 
 
-def perceptual_loss(phi: nn.Module, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
-    """Feature-space MSE, l_φ = 1/(W_φ H_φ) Σ (φ(I_HR) - φ(G(I_LR)))²  (Ledig et al. eq. 5), divided by the mean
-    energy of the target features so that its weight means the same for any feature network (the paper scales
-    its VGG loss by 1/12.75² ≈ 0.006 for the same reason)."""
+def relative_perceptual_loss(phi: nn.Module, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    """Feature-space MSE, l_φ = 1/(W_φ H_φ) Σ (φ(I_HR) - φ(G(I_LR)))²  (Ledig et al. eq. 5), *relative*: divided
+    by the mean energy of the target features so that its weight means the same for any feature network (the
+    paper scales its VGG loss by 1/12.75² ≈ 0.006 for the same reason)."""
     with torch.no_grad():
         target = phi(hr)  # (B, F, H_φ, W_φ)
     return (phi(sr) - target).square().mean() / target.square().mean().clamp_min(1e-8)
@@ -263,35 +263,28 @@ def pretrain_step(G: nn.Module, opt_G, lr: torch.Tensor, hr: torch.Tensor, amp=c
     """SRResNet: minimise the content (MSE) loss alone."""
     with amp():
         loss = content_loss(G(lr).float(), hr)
-    opt_G.zero_grad(set_to_none=True)
-    loss.backward()
-    opt_G.step()
+    train.update(opt_G, loss)
     return {"mse": loss.detach()}
 
 
 def srgan_step(G: nn.Module, D: nn.Module, phi: nn.Module, opt_G, opt_D, lr: torch.Tensor, hr: torch.Tensor, *,
                w_mse: float = 1.0, w_perc: float = 1.0, w_adv: float = 1e-3, amp=contextlib.nullcontext) -> dict:
-    """One SRGAN step. D: minimise -log D(HR) - log(1 - D(G(LR))) on a detached G(LR). G, through the updated D:
+    """One SRGAN step. D: minimise -log D(HR) - log(1 - D(G(LR))) on a detached G(LR). G, through the updated,
+    frozen D:
 
         l_G = w_mse · l_MSE + w_perc · l_φ + w_adv · (-log D(G(LR)))      (the adversarial term non-saturating)
     """
     with amp():
         sr = G(lr)  # (B, C, H, W)
-        # detach: D's loss must not send gradients into G
-        loss_D = losses.d_loss(D(hr), D(sr.detach()))
-    opt_D.zero_grad(set_to_none=True)
-    loss_D.backward()
-    opt_D.step()
-    with amp():
+    loss_D = train.d_step(D, hr, sr, opt_D, amp=amp)["loss_D"]  # D sees sr.detach(): this step moves D only
+    with amp(), train.frozen(D):  # gradients reach G through D; D's weights get none
         fake_logits = D(sr)  # (B, 1)
         mse = content_loss(sr.float(), hr)
-        perc = perceptual_loss(phi, sr, hr).float()
+        perc = relative_perceptual_loss(phi, sr, hr).float()
         adv = losses.g_loss_nonsaturating(fake_logits.float())
         loss_G = w_mse * mse + w_perc * perc + w_adv * adv
-    opt_G.zero_grad(set_to_none=True)
-    loss_G.backward()
-    opt_G.step()
-    return {"loss_D": loss_D.detach(), "loss_G": loss_G.detach(), "mse": mse.detach(), "perc": perc.detach(),
+    train.update(opt_G, loss_G)
+    return {"loss_D": loss_D, "loss_G": loss_G.detach(), "mse": mse.detach(), "perc": perc.detach(),
             "adv": adv.detach()}
 
 

@@ -161,9 +161,7 @@ def vae_step(E: nn.Module, Dec: nn.Module, x: torch.Tensor, opt: torch.optim.Opt
         mu, logvar = E(x)  # (B, Z) each
         z = reparameterize(mu, logvar)  # (B, Z)
         loss, rec, kl = negative_elbo(x, Dec(z), mu, logvar, beta)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
+    train.update(opt, loss)
     return {"loss": loss.detach(), "rec": rec.detach(), "kl": kl.detach()}
 
 
@@ -213,7 +211,7 @@ def vaegan_step(E: nn.Module, G: nn.Module, D: nn.Module, opts: dict, x: torch.T
         x_p = G(torch.randn_like(mu))  # (B, C, H, W)  x_p = Dec(z), z ~ N(0, I)
     # Dis: minimise -L_GAN = -[log D(x) + log(1 - D(x̃)) + log(1 - D(x_p))]; the fakes are detached inside d_step
     stats = train.d_step(D, x, torch.cat([x_rec, x_p]), opts["D"], amp=amp)
-    with amp():
+    with amp(), train.frozen(D):  # Enc and Dec through the updated D, frozen: D's weights get no gradient
         f_real = D.features(x).detach()  # (B, F) the target; no gradient flows into D from L_llike
         f_rec = D.features(x_rec)  # (B, F)
         fake_logits = D.head(torch.cat([f_rec, D.features(x_p)]))  # (2B, 1)
