@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from . import losses, train
+from .models.blocks import sn
 
 
 @dataclass(frozen=True)
@@ -155,10 +156,9 @@ def build_toy(recipe: Recipe, *, z_dim: int = 16, hidden: int = 128, dim: int = 
 
     G = Generator(z_dim=z_dim, out_shape=(dim,), hidden=(hidden,) * 3)
     D = Discriminator(in_shape=(dim,), hidden=(hidden,) * 3)
-    if recipe.spectral_norm:
-        for m in D.modules():
-            if isinstance(m, nn.Linear):
-                nn.utils.parametrizations.spectral_norm(m)
+    for m in D.modules():
+        if isinstance(m, nn.Linear):
+            sn(m, recipe.spectral_norm)
     return G, D
 
 

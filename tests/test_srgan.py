@@ -109,8 +109,8 @@ def test_losses_on_known_inputs():
     hr, sr = torch.zeros(1, 3, 4, 4), torch.full((1, 3, 4, 4), 0.5)
     assert srgan.content_loss(sr, hr).item() == pytest.approx(0.25)
     phi = nn.Identity()
-    assert srgan.perceptual_loss(phi, hr + 2, hr + 1).item() == pytest.approx(1.0)  # (2-1)² / 1²
-    assert srgan.perceptual_loss(phi, hr + 1, hr + 1).item() == 0.0
+    assert srgan.relative_perceptual_loss(phi, hr + 2, hr + 1).item() == pytest.approx(1.0)  # (2-1)² / 1²
+    assert srgan.relative_perceptual_loss(phi, hr + 1, hr + 1).item() == 0.0
 
 
 def test_srgan_step_moves_each_player_with_its_own_optimizer():

@@ -33,15 +33,12 @@ def test_d_step_moves_only_D_and_g_step_moves_only_G():
 
 
 def test_g_step_gives_D_no_weight_gradient_and_unfreezes_it_after():
-    import functools
-
     G, D, oG, _ = _pair()
-    for D_call in (D, functools.partial(D)):  # a partial (as sagan_step passes D(x, y=y)) freezes its module
-        D.zero_grad(set_to_none=True)
-        train.g_step(D_call, G(torch.randn(16, 3)), oG)
-        assert all(p.grad is None for p in D.parameters())
-        assert all(p.grad is not None for p in G.parameters())
-        assert all(p.requires_grad for p in D.parameters())
+    D.zero_grad(set_to_none=True)
+    train.g_step(D, G(torch.randn(16, 3)), oG)
+    assert all(p.grad is None for p in D.parameters())
+    assert all(p.grad is not None for p in G.parameters())
+    assert all(p.requires_grad for p in D.parameters())
     # and G's gradient is the same as through an unfrozen D
     fake = G(torch.randn(16, 3))
     oG.zero_grad()
@@ -105,3 +102,34 @@ def test_autocast_is_bf16_on_cuda_only():
         y = torch.nn.Linear(4, 4)(torch.randn(2, 4))
     assert y.dtype == torch.float32
     assert train.get_device("cpu").type == "cpu"
+
+
+def test_frozen_freezes_every_module_given_and_restores_only_what_it_froze():
+    G, D, _, _ = _pair()
+    already = next(G.parameters())
+    already.requires_grad_(False)  # frozen before the block: must stay frozen after it
+    with train.frozen(G, None, D):  # None: a step without D (pix2pix's L1-only ablation)
+        assert not any(p.requires_grad for p in [*G.parameters(), *D.parameters()])
+    assert not already.requires_grad
+    assert all(p.requires_grad for p in [*list(G.parameters())[1:], *D.parameters()])
+
+
+def test_frozen_refuses_a_function_of_D_instead_of_D():
+    import functools
+
+    import pytest
+
+    _, D, _, _ = _pair()
+    with pytest.raises(TypeError, match="pass D"):
+        with train.frozen(functools.partial(D)):
+            pass
+
+
+def test_update_clears_old_gradients_then_steps():
+    lin = torch.nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        lin.weight.fill_(1.0)
+    opt = torch.optim.SGD(lin.parameters(), lr=0.5)
+    lin.weight.grad = torch.full_like(lin.weight, 100.0)  # a stale gradient: must not enter the step
+    train.update(opt, lin(torch.tensor([[1.0, 2.0]])).sum())  # d/dw = x = (1, 2)
+    assert torch.equal(lin.weight.detach(), torch.tensor([[0.5, 0.0]]))

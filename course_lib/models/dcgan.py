@@ -14,8 +14,12 @@ The first feature map is S0×S0 with S0 = 7 for 28×28 images (MNIST), 4 for 32�
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
+
+from . import blocks
 
 
 def _start_and_ups(image_size: int) -> tuple[int, int]:
@@ -65,7 +69,7 @@ class Discriminator(nn.Module):
                  spectral_norm: bool = False, leaky: float = 0.2):
         super().__init__()
         s0, ups = _start_and_ups(image_size)
-        sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
+        sn = functools.partial(blocks.sn, enabled=spectral_norm)
         # guideline 2: no BatchNorm on D's input layer; guideline 5: LeakyReLU(0.2)
         layers: list[nn.Module] = [sn(nn.Conv2d(channels, width, 4, 2, 1)), nn.LeakyReLU(leaky, True)]  # (B, w, H/2, W/2)
         c = width

@@ -20,15 +20,9 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
 
 from .. import losses, train
-
-
-def sn(module: nn.Module, enabled: bool = True) -> nn.Module:
-    """Spectral normalisation W / sigma(W), sigma estimated by one power iteration per forward pass."""
-    return spectral_norm(module) if enabled else module
-
+from .blocks import DBlock, GBlock, sn  # SNGAN's ResNet blocks, and the package's one spectral-norm helper
 
 # ----------------------------------------------------------------------------------------------------------
 # The self-attention block
@@ -79,42 +73,6 @@ class SelfAttention(nn.Module):
 # ----------------------------------------------------------------------------------------------------------
 
 
-class Norm(nn.Module):
-    """BatchNorm; with n_classes > 0, conditional BatchNorm: gain and bias are looked up from the class."""
-
-    def __init__(self, channels: int, n_classes: int = 0):
-        super().__init__()
-        self.n_classes = n_classes
-        self.bn = nn.BatchNorm2d(channels, affine=n_classes == 0)
-        if n_classes:
-            self.gain = nn.Embedding(n_classes, channels)
-            self.bias = nn.Embedding(n_classes, channels)
-            nn.init.ones_(self.gain.weight), nn.init.zeros_(self.bias.weight)
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        x = self.bn(x)
-        if self.n_classes:
-            x = x * self.gain(y)[:, :, None, None] + self.bias(y)[:, :, None, None]  # (B, C, H, W)
-        return x
-
-
-class GBlock(nn.Module):
-    """BN-ReLU-upsample-conv3-BN-ReLU-conv3, plus an upsample-conv1 shortcut: (B, Ci, H, W) -> (B, Co, size, size)."""
-
-    def __init__(self, cin: int, cout: int, *, n_classes: int = 0, spectral: bool = True):
-        super().__init__()
-        self.n1, self.n2 = Norm(cin, n_classes), Norm(cout, n_classes)
-        self.c1 = sn(nn.Conv2d(cin, cout, 3, padding=1), spectral)
-        self.c2 = sn(nn.Conv2d(cout, cout, 3, padding=1), spectral)
-        self.skip = sn(nn.Conv2d(cin, cout, 1), spectral)
-
-    def forward(self, x: torch.Tensor, size: int, y: torch.Tensor | None = None) -> torch.Tensor:
-        up = functools.partial(F.interpolate, size=(size, size), mode="nearest")
-        h = self.c1(up(F.relu(self.n1(x, y))))  # (B, Co, size, size)
-        h = self.c2(F.relu(self.n2(h, y)))  # (B, Co, size, size)
-        return h + self.skip(up(x))
-
-
 def feature_sizes(image_size: int, n_blocks: int = 3) -> list[int]:
     """Sides of G's feature maps from the first to the image: 32 -> [4, 8, 16, 32], 28 -> [3, 7, 14, 28]."""
     return [image_size // 2 ** k for k in range(n_blocks, -1, -1)]
@@ -147,26 +105,6 @@ class Generator(nn.Module):
 # ----------------------------------------------------------------------------------------------------------
 # Discriminator
 # ----------------------------------------------------------------------------------------------------------
-
-
-class DBlock(nn.Module):
-    """ReLU-conv3-ReLU-conv3 (-avgpool), plus a conv1 (-avgpool) shortcut. `first`: no ReLU on the raw image."""
-
-    def __init__(self, cin: int, cout: int, *, down: bool, first: bool = False, spectral: bool = True):
-        super().__init__()
-        self.down, self.first = down, first
-        self.c1 = sn(nn.Conv2d(cin, cout, 3, padding=1), spectral)
-        self.c2 = sn(nn.Conv2d(cout, cout, 3, padding=1), spectral)
-        self.skip = sn(nn.Conv2d(cin, cout, 1), spectral)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.c1(x if self.first else F.relu(x))  # (B, Co, H, W)
-        h = self.c2(F.relu(h))  # (B, Co, H, W)
-        if not self.down:
-            return h + self.skip(x)  # (B, Co, H, W)
-        # pool(h) + pool(conv1x1(x)) computed as pool(h) + conv1x1(pool(x)): average pooling is linear and a 1x1
-        # convolution acts on each position alone, so the two commute; the shortcut then runs on 4x fewer positions
-        return F.avg_pool2d(h, 2) + self.skip(F.avg_pool2d(x, 2))  # (B, Co, H/2, W/2)
 
 
 class Discriminator(nn.Module):
