@@ -162,25 +162,6 @@ def build_toy(recipe: Recipe, *, z_dim: int = 16, hidden: int = 128, dim: int = 
     return G, D
 
 
-def train_toy(recipe: Recipe, mixture, *, steps: int, batch_size: int, seed: int = 0, z_dim: int = 16,
-              log_every: int = 20, progress: bool = True):
-    """Train the recipe's GAN on a 2-D mixture; returns (G, log rows). `steps` counts G steps."""
-    from tqdm.auto import tqdm
-
-    train.seed_everything(seed)
-    G, D = build_toy(recipe, z_dim=z_dim, dim=mixture.dim)
-    opt_G, opt_D = recipe.optimizers(G, D)
-    g = torch.Generator().manual_seed(seed)
-    batches = iter(lambda: mixture.sample(batch_size, generator=g), None)  # an endless stream of (B, 2)
-    log = []
-    for step in tqdm(range(1, steps + 1), desc=recipe.name, disable=not progress, mininterval=1.0, leave=False):
-        stats = zoo_step(G, D, opt_G, opt_D, batches, z_dim, d_loss=recipe.d_loss, g_loss=recipe.g_loss,
-                         n_critic=recipe.n_critic, penalty=recipe.penalty())
-        if step % log_every == 0 or step == steps:
-            log.append({"step": step, **{k: float(v) for k, v in stats.items()}})
-    return G.eval(), log
-
-
 class SeedStreams:
     """One random stream per seed: `randn(n, *shape)` / `rand(n, *shape)` return (n, ...) with n = S·b, seed k's
     b rows drawn from seed k's own generator, so a seed's draws do not depend on the seeds beside it."""

@@ -42,7 +42,7 @@ def mode_coverage(samples: torch.Tensor, centers: torch.Tensor, std: float, *, n
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Sample quality on features: Fréchet distance, KID, precision / recall, density / coverage
+# Sample quality on features: Fréchet distance, KID, precision / recall
 #
 # All of them compare two sets of *features* (N, F) computed by one feature network (Inception-v3 with the FID
 # weights, or the course's own classifier, see course_lib.features). A number means nothing without the network
@@ -164,18 +164,3 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> tupl
     precision = _inside_balls(fake, real, _kth_nn_radius(real, k)).any(1).float().mean()
     recall = _inside_balls(real, fake, _kth_nn_radius(fake, k)).any(1).float().mean()
     return float(precision), float(recall)
-
-
-@torch.no_grad()
-def density_coverage(real: torch.Tensor, fake: torch.Tensor, k: int = 5) -> tuple[float, float]:
-    """Density and coverage (Naeem et al. 2020) on features (N, F) and (M, F).
-
-    density  = 1/(kM) Σ_j Σ_i 1[fake_j ∈ B(real_i, r_k(real_i))]   (≈ 1 when fakes look like reals; can exceed 1)
-    coverage = 1/N Σ_i 1[∃ j: fake_j ∈ B(real_i, r_k(real_i))]      (fraction of real neighbourhoods reached)
-    Only the real manifold is used, so an outlier fake cannot inflate either number.
-    """
-    real, fake = _as_points(real), _as_points(fake)
-    inside = _inside_balls(fake, real, _kth_nn_radius(real, k))  # (M, N)
-    density = inside.sum() / (k * len(fake))
-    coverage = inside.any(0).float().mean()
-    return float(density), float(coverage)

@@ -201,10 +201,7 @@ def train_rotation_net(crops: torch.Tensor, *, steps: int, batch_size: int = 32,
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     for _ in tqdm(range(steps), desc="rotation network", disable=not progress, mininterval=1.0, leave=False):
         xs, k = rotations(next(batches))
-        loss = F.cross_entropy(net.logits(xs), k)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        train.update(opt, F.cross_entropy(net.logits(xs), k))
     with torch.no_grad():
         xs, k = rotations(hold_x)
         net.rotation_accuracy = (net.logits(xs).argmax(1) == k).float().mean().item()
