@@ -121,10 +121,12 @@ def test_srgan_step_moves_each_player_with_its_own_optimizer():
     hr = torch.rand(4, 3, 16, 16) * 2 - 1
     lr = sr_data.downsample(hr, 4)
     g0 = [p.clone() for p in G.parameters()]
+    d0 = [p.clone() for p in D.parameters()]
     phi0 = [p.clone() for p in phi.parameters()]
     stats = srgan.srgan_step(G, D, phi, opt_G, opt_D, lr, hr)
     assert set(stats) == {"loss_D", "loss_G", "mse", "perc", "adv"}
     assert any(not torch.equal(a, b) for a, b in zip(g0, G.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(d0, D.parameters()))  # D's own optimizer moved it
     assert all(torch.equal(a, b) for a, b in zip(phi0, phi.parameters()))  # the feature network is fixed
     # D's step alone must not touch G: run D's half by hand with the same detach
     g1 = [p.clone() for p in G.parameters()]

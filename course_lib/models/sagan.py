@@ -159,12 +159,13 @@ def sagan_step(G: nn.Module, D: nn.Module, opt_G, opt_D, real: torch.Tensor, y: 
     z = torch.randn(len(real), G.z_dim, device=real.device)  # (B, Z)
     with amp():
         fake = G(z, y)  # (B, C, S, S)
-    stats = train.d_step(functools.partial(D, y=y), real, fake, opt_D, losses.d_loss_hinge, amp)  # D(x, y)
+    # d_step's D_real / D_fake are probabilities of a log-loss D; a hinge critic's scores are not: keep the loss
+    loss_D = train.d_step(functools.partial(D, y=y), real, fake, opt_D, losses.d_loss_hinge, amp)["loss_D"]
     # G through the updated D, frozen: train.g_step's lines, with the labels passed to D
     with amp(), train.frozen(D):
         loss_G = losses.g_loss_hinge(D(fake, y))
     train.update(opt_G, loss_G)
-    return stats | {"loss_G": loss_G.detach()}
+    return {"loss_D": loss_D, "loss_G": loss_G.detach()}
 
 
 def gammas(G: nn.Module, D: nn.Module) -> dict[str, float]:
