@@ -4,7 +4,7 @@ The package in three layers (a test keeps this map true: every module is named h
 
 The library: what the chapters teach, usable on its own
     losses         GAN losses as pure functions on logits
-    train          devices, seeding, the step vocabulary (d_step, g_step, frozen) and the GAN training loop
+    train          devices, seeding, the step vocabulary (d_step, g_step, update, frozen), the GAN training loop
     gan_zoo        chapter 03: one step for every loss of the zoo, regularisers, health diagnostics, seed batches
     checkpoint     atomic save, resume, one clear error for a corrupt, mismatched or unsafe file
     runlog         a JSON-lines metrics log that a resumed run keeps
@@ -23,7 +23,8 @@ The library: what the chapters teach, usable on its own
     probes         a linear probe and k-NN on a frozen representation (chapter 07)
     plotting       image grids, curves, 2-D samples, data-flow diagrams
     models/        one self-contained module per model family: aae, anogan, dcgan, fit, graphgan, mae, mae_gan,
-                   mlp, musegan, pix2pix, resnet_gan, sagan, seqgan, srgan, vae
+                   mlp, musegan, pix2pix, resnet_gan, sagan, seqgan, srgan, vae, blocks (the ResNet blocks SNGAN
+                   and SAGAN share, and the one spectral-norm helper)
 
 The recipes: `course train NAME`, full-scale runs of the same steps
     gan_runs       dcgan, sngan, wgan-gp, and `course bench`
