@@ -96,7 +96,7 @@ def grad_norm(module: nn.Module, seeds: int | None = None) -> torch.Tensor:
 def seed_losses(loss: Callable, seeds: int, *scores: torch.Tensor) -> list[torch.Tensor]:
     """A loss of several seeds' scores (S·B rows) as each seed's own loss on its B rows: S scalars. Their sum
     gives each seed's weights the gradient they would receive alone."""
-    return [loss(*(s.view(seeds, -1, *s.shape[1:])[k] for s in scores)) for k in range(seeds)]
+    return [loss(*(s.view(seeds, -1, *s.shape[1:])[k] for s in scores)) for k in range(seeds)]  # (S·B, .) -> (B, .)
 
 
 def _descend_and_log(loss: Callable, seeds: int | None, *scores: torch.Tensor):
@@ -108,7 +108,8 @@ def _descend_and_log(loss: Callable, seeds: int | None, *scores: torch.Tensor):
     return sum(per_seed), torch.stack([v.detach() for v in per_seed])  # (S,)
 
 
-def _times(k: int, penalty: Callable) -> Callable:
+def _scaled(k: int, penalty: Callable) -> Callable:
+    """k times the penalty: summed over k seeds, where `penalty` returns its mean over all seeds' rows."""
     return lambda D, real, fake: k * penalty(D, real, fake)
 
 
@@ -123,16 +124,16 @@ def zoo_step(G: nn.Module, D: nn.Module, opt_G, opt_D, batches, z_dim: int, *, d
     shape (S,); the D loss logged is then the adversarial part, without the penalty. D_real / D_fake are D's mean
     raw scores (logits, or a critic's values). `sample_z(n)` draws the (n, Z) noise (default torch.randn)."""
     if penalty is not None and seeds is not None:
-        penalty = _times(seeds, penalty)
+        penalty = _scaled(seeds, penalty)
 
     def mean(s):
-        return s.detach().float().mean() if seeds is None else s.detach().float().view(seeds, -1).mean(1)
+        return s.detach().float().mean() if seeds is None else s.detach().float().view(seeds, -1).mean(1)  # (S,)
 
     for _ in range(n_critic):
         real = next(batches)
         z = sample_z(real.shape[0]) if sample_z else torch.randn(real.shape[0], z_dim, device=real.device)  # (B, Z)
         with amp():
-            fake = G(z)
+            fake = G(z)  # (B, ...) like real
             real_scores = D(real)  # (B, 1)
             # detach: D's loss must move D only; G's graph is kept for G's step below
             fake_scores = D(fake.detach())  # (B, 1)
