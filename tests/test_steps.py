@@ -17,7 +17,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib import data, gan_zoo, losses, priors, train
+from course_lib import gan_zoo, losses, priors, train
 from course_lib.models import (aae, dcgan, graphgan, mae, mae_gan, mlp, musegan, pix2pix, resnet_gan, sagan,
                                seqgan, srgan, vae)
 
