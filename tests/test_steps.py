@@ -175,6 +175,14 @@ def case_adversarial_mae():
     return run, D, m, [oD], [oG]
 
 
+def case_mae_decoder_generator():
+    torch.manual_seed(0)
+    m = mae.MAE(img_size=8, patch_size=2, in_chans=1, dim=16, depth=1, heads=2, dec_dim=8, dec_depth=1, dec_heads=2)
+    G, D = mae_gan.decoder_generator(m, n_tokens=2), mae_gan.Discriminator(in_chans=1, width=4, img_size=8)
+    return _zoo(G, D, G.z_dim, torch.rand(4, 1, 8, 8) * 2 - 1, d_loss=losses.d_loss,
+                g_loss=losses.g_loss_nonsaturating)
+
+
 def case_aae():
     torch.manual_seed(0)
     E, _, D = aae.build(in_shape=(1, 4, 4), z_dim=2, hidden=8)
@@ -245,6 +253,7 @@ CASES = {
     "zoo seed-batched": case_zoo_seeds,
     "sagan": case_sagan, "sagan conditional": functools.partial(case_sagan, 3),
     "pix2pix": case_pix2pix, "srgan": case_srgan, "adversarial mae": case_adversarial_mae,
+    "mae decoder as generator": case_mae_decoder_generator,
     "aae": case_aae, "vae-gan": case_vaegan,
     "musegan hybrid": functools.partial(case_musegan, "hybrid"),
     "musegan jamming": functools.partial(case_musegan, "jamming"),
