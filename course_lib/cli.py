@@ -18,10 +18,9 @@ import argparse
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
-from . import book
+from .course import book
 from .errors import CourseError
 from .scale import PRESETS, ScaleError, get_scale
 
@@ -95,6 +94,8 @@ def cmd_run(args) -> int:
     if not ch.notebook_path.exists():
         raise SystemExit(f"course: chapter {ch.id} is {ch.status}; its notebook {ch.notebook} does not exist yet")
     out = Path(args.out) if args.out else book.REPO_ROOT / "outputs" / f"{ch.id}-{ch.slug}" / scale
+    from .course.notebooks import execute_notebook
+
     seconds = execute_notebook(ch.notebook_path, out, scale, timeout=args.cell_timeout)
     budget = ch.budget_s.get(scale)
     verdict = "" if budget is None else (f" (budget {budget} s: {'OK' if seconds <= budget else 'OVER BUDGET'})")
@@ -102,35 +103,8 @@ def cmd_run(args) -> int:
     return 0
 
 
-def execute_notebook(path: Path, out: Path, scale: str, timeout: int = 3600, nb=None) -> float:
-    """Run a notebook (`nb`, else the one at `path`) top to bottom in a fresh kernel at `scale`; write
-    <out>/<name>.ipynb and .html."""
-    import nbformat
-    from nbclient import NotebookClient
-    from tqdm.auto import tqdm
-
-    from .site import notebook_html
-
-    nb = nbformat.read(path, as_version=4) if nb is None else nb
-    os.environ["COURSE_SCALE"] = scale  # the kernel inherits this process's environment
-    # figures go into the notebook whatever backend the calling shell chose (tests set Agg, which shows nothing)
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    start = time.perf_counter()
-    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    with client.setup_kernel():
-        for i in tqdm(code, desc=f"{path.name} [{scale}]", unit="cell"):
-            client.execute_cell(nb.cells[i], i)
-    seconds = time.perf_counter() - start
-    out.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, out / path.name)
-    (out / path.with_suffix(".html").name).write_text(notebook_html(nb), encoding="utf-8")
-    return seconds
-
-
 def cmd_verify(args) -> int:
-    from .record import problems, record_path, verify_chapter
+    from .course.record import problems, record_path, verify_chapter
 
     chs = [_chapter_arg(k) for k in args.chapters] if args.chapters else [c for c in book.chapters() if c.ready]
     try:
@@ -174,7 +148,7 @@ def cmd_data_fetch(args) -> int:
 
 
 def cmd_edition(args) -> int:
-    from .exercises import write_learner_edition
+    from .course.exercises import write_learner_edition
 
     out = Path(args.out) if args.out else book.REPO_ROOT / "editions" / "learner"
     for p in write_learner_edition(out, args.chapters or None):
@@ -183,7 +157,7 @@ def cmd_edition(args) -> int:
 
 
 def cmd_edition_nbgrader(args) -> int:
-    from .grading import release, write_course
+    from .course.grading import release, write_course
 
     write_course(args.out, args.chapters or None, scale=args.scale, cell_timeout_s=args.cell_timeout)
     for p in [] if args.no_release else release(args.out, args.chapters or None):
@@ -193,7 +167,7 @@ def cmd_edition_nbgrader(args) -> int:
 
 
 def cmd_notebook_sync(args) -> int:
-    from .notebooks import sync_notebook
+    from .course.notebooks import sync_notebook
 
     chs = [_chapter_arg(k) for k in args.chapters] if args.chapters else [c for c in book.chapters()
                                                                            if c.script_path.exists()]
@@ -241,7 +215,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_book(args) -> int:
-    from .site import main as book_main
+    from .course.site import main as book_main
 
     return book_main(args.rest)
 

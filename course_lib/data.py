@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from .book import REPO_ROOT
+from .paths import REPO_ROOT
 from .errors import CourseError
 
 ENV_VAR = "COURSE_DATA_ROOT"

@@ -1,6 +1,7 @@
 import pytest
 
-from course_lib import book, cli
+from course_lib import cli
+from course_lib.course import book
 
 
 def test_list_shows_every_chapter(capsys):

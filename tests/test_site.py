@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from course_lib import book, site
+from course_lib.course import book, site
 
 ARTIFACTS = book.REPO_ROOT / "outputs" / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -6,7 +6,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from ..paths import REPO_ROOT
+
 BOOK_PATH = REPO_ROOT / "book.toml"
 STATUSES = ("planned", "ready")
 

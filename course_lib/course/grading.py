@@ -144,7 +144,7 @@ CONTINUE = """\
 # Graded by the check above. If it did not pass, the cells below use the course's solution of this exercise, so
 # that one wrong answer costs only its own points and later cells still run. (Grading here is formative: every
 # solution ships with the course's package.)
-from course_lib.exercises import continue_after_check
+from course_lib.course.exercises import continue_after_check
 continue_after_check({chapter!r}, {exercise!r}, globals(), check={check!r})"""
 
 

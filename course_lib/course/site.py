@@ -290,7 +290,7 @@ def build_site(out: Path | str, scale: str = "smoke", jobs: int = 1, reuse: bool
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    from .scale import PRESETS, get_scale
+    from ..scale import PRESETS, get_scale
 
     p = argparse.ArgumentParser(prog="course book", description=__doc__.split("\n\n")[0])
     p.add_argument("--scale", choices=list(PRESETS), default="smoke",
