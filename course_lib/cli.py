@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from .course import book
-from .errors import CourseError
+from .errors import CourseError, UsageError
 from .scale import PRESETS, ScaleError, get_scale
 
 
@@ -29,7 +29,7 @@ def _chapter_arg(key: str) -> book.Chapter:
     try:
         return book.chapter(key)
     except KeyError as e:
-        raise SystemExit(f"course: {e.args[0]}")
+        raise UsageError(e.args[0]) from None
 
 
 def cmd_list(args) -> int:
@@ -87,12 +87,9 @@ def cmd_doctor(args) -> int:
 
 def cmd_run(args) -> int:
     ch = _chapter_arg(args.chapter)
-    try:
-        scale = get_scale(args.scale).name
-    except ScaleError as e:
-        raise SystemExit(f"course: {e}")
+    scale = get_scale(args.scale).name
     if not ch.notebook_path.exists():
-        raise SystemExit(f"course: chapter {ch.id} is {ch.status}; its notebook {ch.notebook} does not exist yet")
+        raise UsageError(f"chapter {ch.id} is {ch.status}; its notebook {ch.notebook} does not exist yet")
     out = Path(args.out) if args.out else book.REPO_ROOT / "outputs" / f"{ch.id}-{ch.slug}" / scale
     from .course.notebooks import execute_notebook
 
@@ -107,10 +104,7 @@ def cmd_verify(args) -> int:
     from .course.record import problems, record_path, verify_chapter
 
     chs = [_chapter_arg(k) for k in args.chapters] if args.chapters else [c for c in book.chapters() if c.ready]
-    try:
-        scale = get_scale(args.scale).name
-    except ScaleError as e:
-        raise SystemExit(f"course: {e}")
+    scale = get_scale(args.scale).name
     failed = 0
     for ch in chs:
         print(f"chapter {ch.id} at scale {scale} ...", flush=True)
@@ -203,7 +197,7 @@ def cmd_train(args) -> int:
 
     if args.recipe not in TRAIN_RECIPES:
         known = ", ".join(sorted(TRAIN_RECIPES)) or "(none yet)"
-        raise SystemExit(f"course: unknown training recipe {args.recipe!r}; recipes: {known}")
+        raise UsageError(f"unknown training recipe {args.recipe!r}; recipes: {known}")
     module, fn = TRAIN_RECIPES[args.recipe].split(":")
     return getattr(importlib.import_module(module), fn)(args.rest)
 

@@ -48,7 +48,7 @@ def build_models(arch: str, *, channels: int, image_size: int, width: int):
 
     if image_size != 32:
         raise ImageSizeError(f"the ResNet GAN is built for 32x32 images, got {image_size}x{image_size}: "
-                             f"use --image-size 32 or the dcgan family")
+                             f"use a dataset of 32x32 images (cifar10) or `course train dcgan`")
     G, D = resnet_gan.build(z_dim=128, channels=channels, g_width=2 * width, d_width=width,
                             spectral_norm=recipe.spectral_norm)
     return G, D, 128
