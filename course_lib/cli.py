@@ -90,7 +90,7 @@ def cmd_run(args) -> int:
     scale = get_scale(args.scale).name
     if not ch.notebook_path.exists():
         raise UsageError(f"chapter {ch.id} is {ch.status}; its notebook {ch.notebook} does not exist yet")
-    out = Path(args.out) if args.out else book.REPO_ROOT / "outputs" / f"{ch.id}-{ch.slug}" / scale
+    out = Path(args.out) if args.out else ch.executed_dir(scale)
     from .course.notebooks import execute_notebook
 
     seconds = execute_notebook(ch.notebook_path, out, scale, timeout=args.cell_timeout)

@@ -165,7 +165,7 @@ def verify_chapter(ch: book.Chapter, scale: str = RECORDED_SCALE, cell_timeout: 
                    out: Path | None = None) -> dict:
     """Run chapter `ch` at `scale` in its own process; return its record entry (also written to the record).
     The executed notebook goes where `course run` puts it (outputs/NN-slug/SCALE), for `course book --reuse`."""
-    out = out or book.REPO_ROOT / "outputs" / f"{ch.id}-{ch.slug}" / scale
+    out = out or ch.executed_dir(scale)
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "claims.jsonl"
         log.touch()
