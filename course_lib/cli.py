@@ -10,6 +10,8 @@
     course edition nbgrader [NN...] --out DIR   an nbgrader course folder of those chapters, assignments released
     course notebook sync [NN...]        rebuild .ipynb from the jupytext .py (keeping checked outputs)
     course train RECIPE [options]       a full-scale training run (`course train RECIPE --help` for its options)
+    course bench [options]              training throughput of every recipe on this device
+    course gpu-check [options]          every recipe at full size on one device, FID-50k time, torchrun: one report
 """
 
 from __future__ import annotations
@@ -203,9 +205,15 @@ def cmd_train(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .gan_runs import bench
+    from .gpu_check import bench
 
     return bench(args.rest)
+
+
+def cmd_gpu_check(args) -> int:
+    from .gpu_check import check
+
+    return check(args.rest)
 
 
 def cmd_book(args) -> int:
@@ -257,9 +265,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("recipe")
     t.add_argument("rest", nargs=argparse.REMAINDER)
     t.set_defaults(fn=cmd_train)
-    b = sub.add_parser("bench", help="GAN training throughput on this device (`course bench --help`)", add_help=False)
+    b = sub.add_parser("bench", help="every recipe's training throughput on this device (`course bench --help`)",
+                       add_help=False)
     b.add_argument("rest", nargs=argparse.REMAINDER)
     b.set_defaults(fn=cmd_bench)
+    gc = sub.add_parser("gpu-check", help="every recipe at full size on one device, FID-50k time, torchrun: one "
+                        "JSON report under benchmarks/ (`course gpu-check --help`)", add_help=False)
+    gc.add_argument("rest", nargs=argparse.REMAINDER)
+    gc.set_defaults(fn=cmd_gpu_check)
     return p
 
 
@@ -268,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv[:1] == ["bench"]:  # its options go straight to the benchmark's own parser
             return cmd_bench(argparse.Namespace(rest=argv[1:]))
+        if argv[:1] == ["gpu-check"]:
+            return cmd_gpu_check(argparse.Namespace(rest=argv[1:]))
         if argv[:1] == ["book"]:
             return cmd_book(argparse.Namespace(rest=argv[1:]))
         args = build_parser().parse_args(argv)
