@@ -152,10 +152,10 @@ def pix2pix(ctx: Context) -> Case:
     S = ctx.S
     if S.name == "full":
         size, where = 256, "facades (real)"
-        if data.dataset_present("facades"):
+        try:
             x, y = paired.load_side_by_side("facades", split="train", size=size, n=8)  # (8, 3, S, S) each
-        else:
-            x, y = (torch.rand(8, 3, size, size) * 2 - 1 for _ in range(2))
+        except data.DataMissingError:
+            x, y = (torch.rand(8, 3, size, size) * 2 - 1 for _ in range(2))  # (8, 3, S, S) each
             where = f"{SPEED_ONLY} (3, 256, 256) pairs (facades is not on disk)"
     else:
         x, y = paired.edges_to_image("mnist", train=True, n=8 * S.batch_size)  # (N, 1, 32, 32) each
