@@ -49,6 +49,7 @@ Recipes: `course train NAME`, full-scale runs of the same steps (the rest: `main
     gan_runs           dcgan, sngan, wgan-gp
     mae_run            mae, mae-finetune
     gpu_check          `course gpu-check` and `course bench`: every recipe's full-size models and step on a device
+    bench_cases        each recipe as one timed case: its models at a scale's sizes and one step of its own
 
 Course tooling: the command line, the notebooks and the published course (no torch at import time)
     cli                the `course` command line
