@@ -39,7 +39,8 @@ def test_gpu_check_on_a_cpu_at_smoke_steps_every_recipe_and_reports_the_hardware
 
 def test_a_case_without_its_dataset_is_labelled_speed_only(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_ROOT", str(tmp_path))  # nothing on disk
-    ctx = bench_cases.Context(gpu_check.get_scale("smoke"), torch.device("cpu"), gpu_check.train.autocast(torch.device("cpu")))
+    cpu = torch.device("cpu")
+    ctx = bench_cases.Context(gpu_check.get_scale("smoke"), cpu, gpu_check.train.autocast(cpu))
     case = bench_cases.CASES["vae"](ctx)
     assert case.data.startswith(bench_cases.SPEED_ONLY) and "mnist is not on disk" in case.data
     case.step()
