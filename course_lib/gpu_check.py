@@ -47,8 +47,10 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def time_recipe(name: str, scale: str, device: torch.device, *, steps: int, warmup: int, compile: bool) -> dict:
-    """Build one recipe's case, run `warmup` then `steps` steps of its step function; steps/s and samples/s."""
+def time_recipe(name: str, scale: str, device: torch.device, *, steps: int, warmup: int, compile: bool,
+                max_s: float = float("inf")) -> dict:
+    """Build one recipe's case, run `warmup` then `steps` steps of its step function (fewer when they pass `max_s`
+    seconds, so that the whole check keeps its time); steps/s and samples/s."""
     ctx = bench_cases.Context(get_scale(scale), device, train.autocast(device),
                               torch.compile if compile else (lambda m: m))
     if device.type == "cuda":
@@ -60,11 +62,12 @@ def time_recipe(name: str, scale: str, device: torch.device, *, steps: int, warm
     for _ in range(warmup):
         case.step()
     _sync(device)
-    t = time.perf_counter()
-    for _ in range(steps):
+    t, done = time.perf_counter(), 0
+    while done < max(1, steps) and (done == 0 or time.perf_counter() - t < max_s):
         stats = case.step()
+        done += 1
     _sync(device)
-    sec = time.perf_counter() - t
+    sec, steps = time.perf_counter() - t, done
     stats = stats if isinstance(stats, dict) else {"loss": stats}  # MAE's step returns its loss alone
     finite = all(bool(torch.isfinite(torch.as_tensor(v, dtype=torch.float32)).all()) for v in stats.values())
     return {"recipe": name, "data": case.data, "speed_only": case.data.startswith(bench_cases.SPEED_ONLY),
@@ -151,15 +154,17 @@ def _parser(prog: str, description: str) -> argparse.ArgumentParser:
     p.add_argument("--scale", default="full", help="sizes of the models (default full)")
     p.add_argument("--steps", type=int, default=30, help="timed steps per recipe (default 30)")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
+    p.add_argument("--max-s", type=float, default=15.0, help="seconds of timed steps per recipe at most: fewer "
+                   "steps past it (default 15)")
     p.add_argument("--device", default=None, help="default: CUDA if present, else CPU")
     p.add_argument("--out", default=None, help="the JSON report (default: benchmarks/<what>-<device>-<scale>.json)")
     return p
 
 
-def run_recipes(names, scale: str, device, *, steps: int, warmup: int, compiled) -> list[dict]:
+def run_recipes(names, scale: str, device, *, steps: int, warmup: int, compiled, max_s: float) -> list[dict]:
     rows = []
     for name in names:
-        row = time_recipe(name, scale, device, steps=steps, warmup=warmup, compile=name in compiled)
+        row = time_recipe(name, scale, device, steps=steps, warmup=warmup, compile=name in compiled, max_s=max_s)
         print(f"{name:13} {row['params_M']:8.2f} M params  batch {row['batch']:4}  {row['steps_per_s']:8.2f} "
               f"steps/s  {row['samples_per_s']:9.0f} samples/s  {row['data']}", flush=True)
         rows.append(row)
@@ -190,7 +195,8 @@ def check(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     names = _recipes(args.recipes)
     compiled = COMPILED if device.type == "cuda" else ()  # the CPU mode checks the path, not the compiler
-    rows = run_recipes(names, args.scale, device, steps=args.steps, warmup=args.warmup, compiled=compiled)
+    rows = run_recipes(names, args.scale, device, steps=args.steps, warmup=args.warmup, compiled=compiled,
+                       max_s=args.max_s)
     fid = time_fid(device, args.fid_images or (5000 if device.type == "cuda" else 8))
     print(f"FID-50k feature extraction: {fid['fid50k_samples_s']:.0f} s for 50,000 samples "
           f"({fid['images_per_s']:.0f} images/s; random weights, same cost)", flush=True)
@@ -221,6 +227,6 @@ def bench(argv: list[str] | None = None) -> int:
     get_scale(args.scale)
     device, names = train.get_device(args.device), _recipes(args.recipes)
     rows = run_recipes(names, args.scale, device, steps=args.steps, warmup=args.warmup,
-                       compiled=names if args.compile else ())
+                       compiled=names if args.compile else (), max_s=args.max_s)
     _report("bench", args, device, {"recipes": rows})
     return 0
