@@ -113,10 +113,10 @@ def load_checkpoint(path: Path | str, *, models: dict[str, torch.nn.Module],
     for name, model in models.items():
         problems = _mismatches(_unwrap(model).state_dict(), state["models"][name])
         if problems:
-            raise CheckpointError(
+            more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+            raise CheckpointError(  # one line: the command line prints it as the whole story
                 f"checkpoint {path} does not match model {name!r} (was it saved from another architecture or "
-                f"scale?):\n  " + "\n  ".join(problems[:8]) + (f"\n  ... and {len(problems) - 8} more" if len(problems) > 8 else "")
-            )
+                f"scale? use another --run-dir, or delete it to start over): " + "; ".join(problems[:3]) + more)
         _unwrap(model).load_state_dict(state["models"][name])
     for name, opt in (optimizers or {}).items():
         if name not in state["optimizers"]:

@@ -10,6 +10,8 @@
     course edition nbgrader [NN...] --out DIR   an nbgrader course folder of those chapters, assignments released
     course notebook sync [NN...]        rebuild .ipynb from the jupytext .py (keeping checked outputs)
     course train RECIPE [options]       a full-scale training run (`course train RECIPE --help` for its options)
+    course bench [options]              training throughput of every recipe on this device
+    course gpu-check [options]          every recipe at full size on one device, FID-50k time, torchrun: one report
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ import argparse
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
-from . import book
-from .errors import CourseError
+from .course import book
+from .errors import CourseError, UsageError
 from .scale import PRESETS, ScaleError, get_scale
 
 
@@ -30,7 +31,7 @@ def _chapter_arg(key: str) -> book.Chapter:
     try:
         return book.chapter(key)
     except KeyError as e:
-        raise SystemExit(f"course: {e.args[0]}")
+        raise UsageError(e.args[0]) from None
 
 
 def cmd_list(args) -> int:
@@ -88,13 +89,12 @@ def cmd_doctor(args) -> int:
 
 def cmd_run(args) -> int:
     ch = _chapter_arg(args.chapter)
-    try:
-        scale = get_scale(args.scale).name
-    except ScaleError as e:
-        raise SystemExit(f"course: {e}")
+    scale = get_scale(args.scale).name
     if not ch.notebook_path.exists():
-        raise SystemExit(f"course: chapter {ch.id} is {ch.status}; its notebook {ch.notebook} does not exist yet")
-    out = Path(args.out) if args.out else book.REPO_ROOT / "outputs" / f"{ch.id}-{ch.slug}" / scale
+        raise UsageError(f"chapter {ch.id} is {ch.status}; its notebook {ch.notebook} does not exist yet")
+    out = Path(args.out) if args.out else ch.executed_dir(scale)
+    from .course.notebooks import execute_notebook
+
     seconds = execute_notebook(ch.notebook_path, out, scale, timeout=args.cell_timeout)
     budget = ch.budget_s.get(scale)
     verdict = "" if budget is None else (f" (budget {budget} s: {'OK' if seconds <= budget else 'OVER BUDGET'})")
@@ -102,41 +102,11 @@ def cmd_run(args) -> int:
     return 0
 
 
-def execute_notebook(path: Path, out: Path, scale: str, timeout: int = 3600, nb=None) -> float:
-    """Run a notebook (`nb`, else the one at `path`) top to bottom in a fresh kernel at `scale`; write
-    <out>/<name>.ipynb and .html."""
-    import nbformat
-    from nbclient import NotebookClient
-    from tqdm.auto import tqdm
-
-    from .site import notebook_html
-
-    nb = nbformat.read(path, as_version=4) if nb is None else nb
-    os.environ["COURSE_SCALE"] = scale  # the kernel inherits this process's environment
-    # figures go into the notebook whatever backend the calling shell chose (tests set Agg, which shows nothing)
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    start = time.perf_counter()
-    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    with client.setup_kernel():
-        for i in tqdm(code, desc=f"{path.name} [{scale}]", unit="cell"):
-            client.execute_cell(nb.cells[i], i)
-    seconds = time.perf_counter() - start
-    out.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, out / path.name)
-    (out / path.with_suffix(".html").name).write_text(notebook_html(nb), encoding="utf-8")
-    return seconds
-
-
 def cmd_verify(args) -> int:
-    from .record import problems, record_path, verify_chapter
+    from .course.record import problems, record_path, verify_chapter
 
     chs = [_chapter_arg(k) for k in args.chapters] if args.chapters else [c for c in book.chapters() if c.ready]
-    try:
-        scale = get_scale(args.scale).name
-    except ScaleError as e:
-        raise SystemExit(f"course: {e}")
+    scale = get_scale(args.scale).name
     failed = 0
     for ch in chs:
         print(f"chapter {ch.id} at scale {scale} ...", flush=True)
@@ -174,7 +144,7 @@ def cmd_data_fetch(args) -> int:
 
 
 def cmd_edition(args) -> int:
-    from .exercises import write_learner_edition
+    from .course.exercises import write_learner_edition
 
     out = Path(args.out) if args.out else book.REPO_ROOT / "editions" / "learner"
     for p in write_learner_edition(out, args.chapters or None):
@@ -183,7 +153,7 @@ def cmd_edition(args) -> int:
 
 
 def cmd_edition_nbgrader(args) -> int:
-    from .grading import release, write_course
+    from .course.grading import release, write_course
 
     write_course(args.out, args.chapters or None, scale=args.scale, cell_timeout_s=args.cell_timeout)
     for p in [] if args.no_release else release(args.out, args.chapters or None):
@@ -193,7 +163,7 @@ def cmd_edition_nbgrader(args) -> int:
 
 
 def cmd_notebook_sync(args) -> int:
-    from .notebooks import sync_notebook
+    from .course.notebooks import sync_notebook
 
     chs = [_chapter_arg(k) for k in args.chapters] if args.chapters else [c for c in book.chapters()
                                                                            if c.script_path.exists()]
@@ -229,19 +199,25 @@ def cmd_train(args) -> int:
 
     if args.recipe not in TRAIN_RECIPES:
         known = ", ".join(sorted(TRAIN_RECIPES)) or "(none yet)"
-        raise SystemExit(f"course: unknown training recipe {args.recipe!r}; recipes: {known}")
+        raise UsageError(f"unknown training recipe {args.recipe!r}; recipes: {known}")
     module, fn = TRAIN_RECIPES[args.recipe].split(":")
     return getattr(importlib.import_module(module), fn)(args.rest)
 
 
 def cmd_bench(args) -> int:
-    from .gan_runs import bench
+    from .gpu_check import bench
 
     return bench(args.rest)
 
 
+def cmd_gpu_check(args) -> int:
+    from .gpu_check import check
+
+    return check(args.rest)
+
+
 def cmd_book(args) -> int:
-    from .site import main as book_main
+    from .course.site import main as book_main
 
     return book_main(args.rest)
 
@@ -289,9 +265,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("recipe")
     t.add_argument("rest", nargs=argparse.REMAINDER)
     t.set_defaults(fn=cmd_train)
-    b = sub.add_parser("bench", help="GAN training throughput on this device (`course bench --help`)", add_help=False)
+    b = sub.add_parser("bench", help="every recipe's training throughput on this device (`course bench --help`)",
+                       add_help=False)
     b.add_argument("rest", nargs=argparse.REMAINDER)
     b.set_defaults(fn=cmd_bench)
+    gc = sub.add_parser("gpu-check", help="every recipe at full size on one device, FID-50k time, torchrun: one "
+                        "JSON report under benchmarks/ (`course gpu-check --help`)", add_help=False)
+    gc.add_argument("rest", nargs=argparse.REMAINDER)
+    gc.set_defaults(fn=cmd_gpu_check)
     return p
 
 
@@ -300,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv[:1] == ["bench"]:  # its options go straight to the benchmark's own parser
             return cmd_bench(argparse.Namespace(rest=argv[1:]))
+        if argv[:1] == ["gpu-check"]:
+            return cmd_gpu_check(argparse.Namespace(rest=argv[1:]))
         if argv[:1] == ["book"]:
             return cmd_book(argparse.Namespace(rest=argv[1:]))
         args = build_parser().parse_args(argv)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from .book import REPO_ROOT
+from .paths import REPO_ROOT
 from .errors import CourseError
 
 ENV_VAR = "COURSE_DATA_ROOT"
@@ -26,6 +26,13 @@ ENV_VAR = "COURSE_DATA_ROOT"
 
 class DataMissingError(CourseError, FileNotFoundError):
     """A dataset (or weights file) the course needs is not on disk."""
+
+
+class UnknownDatasetError(CourseError, KeyError):
+    """A dataset name the course does not know (a KeyError, as a lookup in DATASETS would raise)."""
+
+    def __str__(self) -> str:  # the message itself, not KeyError's repr of it
+        return str(self.args[0])
 
 
 def data_root() -> Path:
@@ -68,7 +75,7 @@ def _canonical(name: str) -> str:
     key = name.strip().lower().replace("_", "-")
     key = {"fashionmnist": "fashion-mnist", "fmnist": "fashion-mnist", "cifar-10": "cifar10"}.get(key, key)
     if key not in DATASETS:
-        raise KeyError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
+        raise UnknownDatasetError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
     return key
 
 

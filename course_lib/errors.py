@@ -11,3 +11,11 @@ class CourseError(Exception):
 
 class ImageSizeError(CourseError, ValueError):
     """An image of a size the model was not built for."""
+
+
+class UsageError(CourseError):
+    """A chapter, recipe or command the course does not know, or one not ready to run."""
+
+
+class MissingToolError(CourseError):
+    """An optional tool a command needs (nbgrader, Chromium) is not installed."""

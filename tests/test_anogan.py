@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from course_lib.checks import ch12
-from course_lib.exercises import ExerciseNotDone
+from course_lib.course.exercises import ExerciseNotDone
 from course_lib.models import anogan, dcgan
 from course_lib.models.mae import MAE
 

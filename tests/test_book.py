@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from course_lib import book, notebooks
+from course_lib.course import book, notebooks
 
 CHAPTERS = book.chapters()
 READY = [c for c in CHAPTERS if c.ready]

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from course_lib.checks import ch02, ch03
-from course_lib.exercises import ExerciseNotDone
+from course_lib.course.exercises import ExerciseNotDone
 
 
 def stub(*args):

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.checks import ch04, ch05
-from course_lib.exercises import ExerciseNotDone
+from course_lib.course.exercises import ExerciseNotDone
 
 
 def _stub(*args):

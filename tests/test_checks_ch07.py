@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from course_lib.checks import ch07
-from course_lib.exercises import ExerciseNotDone
+from course_lib.course.exercises import ExerciseNotDone
 from course_lib.models.mae import masked_mse
 
 

@@ -6,7 +6,7 @@ from einops import repeat
 
 from course_lib import music_metrics as mm
 from course_lib.checks import ch11 as check
-from course_lib.exercises import ExerciseNotDone
+from course_lib.course.exercises import ExerciseNotDone
 from course_lib.models import musegan
 
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from course_lib import book, claims, record
+from course_lib import claims
+from course_lib.course import book, record
 
 
 @pytest.fixture
@@ -102,7 +103,7 @@ def test_verify_writes_the_record_and_problems_names_what_disagrees(tmp_path, mo
     executed = (tmp_path / "out" / "99_tiny.ipynb").read_text()
     assert "measured 42 and 0.60" in executed  # the executed copy shows this run's numbers
     assert record.problems([ch]) == []
-    from course_lib import site
+    from course_lib.course import site
 
     page = site.claims_cell(ch, "smoke").source  # the chapter's page closes with its verified claims
     assert "| the ratio is large enough | 0.6 ± 0.141 (seeds: 0.5, 0.7) | > 0.1 | pass |" in page

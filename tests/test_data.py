@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from course_lib import data
-from course_lib.book import REPO_ROOT
+from course_lib.paths import REPO_ROOT
 
 
 def test_data_root_from_environment(monkeypatch, tmp_path):

@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_lib import exercises
+from course_lib.course import exercises
 from course_lib.checks import ch01
 
 

@@ -43,7 +43,10 @@ def test_missing_dataset_is_a_clear_error(tmp_path, monkeypatch, capsys):
 
 
 def test_bench_writes_a_table_and_json(tmp_path):
+    from course_lib import gpu_check
+
     out = tmp_path / "bench.json"
-    assert gan_runs.bench(["--archs", "dcgan", "--width", "4", "--steps", "1", "--warmup", "1", "--out", str(out)]) == 0
-    rows = json.loads(out.read_text())["rows"]
-    assert rows[0]["arch"] == "dcgan" and rows[0]["g_steps_per_s"] > 0
+    assert gpu_check.bench(["--recipes", "dcgan", "--scale", "smoke", "--steps", "1", "--warmup", "1",
+                            "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())["recipes"]
+    assert rows[0]["recipe"] == "dcgan" and rows[0]["steps_per_s"] > 0

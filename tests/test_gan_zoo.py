@@ -156,10 +156,10 @@ def test_grad_norm_per_seed():
 def test_bench_reports_the_cost_of_seeds_as_one_batch(tmp_path):
     import json
 
-    from course_lib import gan_runs
+    from course_lib import gpu_check
 
     out = tmp_path / "toy.json"
-    assert gan_runs.bench(["--toy-seeds", "3", "--steps", "2", "--warmup", "1", "--batch-size", "8",
+    assert gpu_check.bench(["--toy-seeds", "3", "--steps", "2", "--warmup", "1", "--batch-size", "8",
                            "--out", str(out)]) == 0
     row = json.loads(out.read_text())
     assert row["seeds"] == 3 and row["ratio"] > 0 and row["s_per_g_step_1"] > 0

@@ -3,7 +3,7 @@ once the solution is put back.
 
 Each exercise is run the way a learner meets it: the imports of the cells above it, the exercises above it (solved,
 since some exercises build on earlier ones), then the exercise cell from the written edition and its check cell.
-The edition is nbgrader's release of the chapters (course_lib.grading), written once for this module.
+The edition is nbgrader's release of the chapters (course_lib.course.grading), written once for this module.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import ast
 import nbformat
 import pytest
 
-from course_lib import book, exercises, grading
+from course_lib.course import book, exercises, grading
 
 pytest.importorskip("nbgrader", reason="the editions are made by nbgrader (pip install -e '.[instructor]')")
 

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.checks import ch08
-from course_lib.exercises import ExerciseNotDone
+from course_lib.course.exercises import ExerciseNotDone
 from course_lib.models import mae as M
 from course_lib.models import mae_gan as MG
 

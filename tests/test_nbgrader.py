@@ -1,4 +1,4 @@
-"""Coursework with nbgrader (course_lib.grading): the metadata `course notebook sync` writes, the hint a failed check
+"""Coursework with nbgrader (course_lib.course.grading): the metadata `course notebook sync` writes, the hint a failed check
 shows, the course's solution after a failed check, and the real nbgrader on chapter 01 at smoke scale: release,
 autograde a submission with the solutions put back (full points) and one with a wrong answer, a correct answer that
 builds on it and a stub (exactly the wrong and the stubbed exercises' points lost, their checks' hints in the
@@ -17,7 +17,7 @@ import nbformat
 import pytest
 import torch.nn.functional as F
 
-from course_lib import book, exercises, grading
+from course_lib.course import book, exercises, grading
 from course_lib.checks import ch01
 
 

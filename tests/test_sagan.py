@@ -162,7 +162,7 @@ def test_attention_check_names_the_scaled_scores_slip():
 
 def test_gamma0_prediction_reports_the_outcome_and_refuses_no_prediction():
     from course_lib.checks import ch06
-    from course_lib.exercises import ExerciseNotDone
+    from course_lib.course.exercises import ExerciseNotDone
 
     assert ch06.gamma0_outcome(0.97) == "a"
     assert ch06.gamma0_outcome(0.1) == "b"
@@ -177,7 +177,7 @@ def test_gamma0_prediction_reports_the_outcome_and_refuses_no_prediction():
 
 def test_gamma0_prediction_recorded_refuses_a_stub_and_an_unknown_choice():
     from course_lib.checks import ch06
-    from course_lib.exercises import ExerciseNotDone
+    from course_lib.course.exercises import ExerciseNotDone
 
     def stub():
         raise NotImplementedError

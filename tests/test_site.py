@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from course_lib import book, site
+from course_lib.course import book, site
 
 ARTIFACTS = book.REPO_ROOT / "outputs" / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -189,3 +189,35 @@ def test_a_standalone_page_has_mathml_and_nothing_of_the_site():
     page = site.notebook_html(nb, {"id": "01", "prev": None, "next": None, "scale": "smoke", "seconds": "1 s",
                                    "time": "t", "datasets": "d", "sources": "s", "notebook_href": "n.ipynb"})
     assert 'href="site.css"' in page and page.count('class="course-nav"') == 2
+
+
+def test_the_site_reuses_the_copy_nbval_executed_and_runs_no_notebook_again(tmp_path, monkeypatch):
+    """The default test run executes each notebook once: nbval runs it, the course plugin writes that run where
+    the site build looks (`write_executed`), and the build takes it instead of running `course run`."""
+    import nbformat
+
+    from course_lib.course import pytest_plugin
+
+    ch = next(c for c in book.chapters() if c.ready)
+    nb = nbformat.read(ch.notebook_path, as_version=4)  # stands in for the copy nbval executed
+    written = pytest_plugin.write_executed(ch, nb, 12.5, tmp_path, "smoke")
+
+    def no_second_run(*args, **kwargs):
+        raise AssertionError(f"the site build executed a notebook again: {args[0]}")
+
+    monkeypatch.setattr(site.subprocess, "run", no_second_run)
+    [run] = site.execute_chapters([ch], "smoke", tmp_path, reuse=True)
+    assert run.notebook == written and run.seconds == 12.5
+    old = ch.notebook_path.stat().st_mtime - 10
+    os.utime(written, (old, old))  # an executed copy older than its source is stale: the build must run it again
+    monkeypatch.setattr(site, "_verified_run", lambda ch, scale: None)  # nor is there a verified run to take
+    with pytest.raises(AssertionError, match="executed a notebook again"):
+        site.execute_chapters([ch], "smoke", tmp_path, reuse=True)
+
+
+def test_notebooks_are_collected_before_the_site_test():
+    """The site test reuses nbval's runs only if nbval ran first: `testpaths` lists notebooks before tests."""
+    import tomllib
+
+    paths = tomllib.loads((book.REPO_ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["testpaths"]
+    assert paths.index("notebooks") < paths.index("tests")

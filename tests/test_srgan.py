@@ -12,7 +12,7 @@ from torch import nn
 
 from course_lib import data, image_metrics, sr_data
 from course_lib.checks import ch10
-from course_lib.exercises import ExerciseNotDone
+from course_lib.course.exercises import ExerciseNotDone
 from course_lib.models import srgan
 
 

@@ -6,8 +6,8 @@ import math
 
 import torch
 
-from ..exercises import call as _call
-from ..exercises import ok as _ok
+from ..course.exercises import call as _call
+from ..course.exercises import ok as _ok
 
 # ----------------------------------------------------------------------------------------------------------
 

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from .. import losses
-from ..exercises import call as _call
-from ..exercises import ok as _ok
+from ..course.exercises import call as _call
+from ..course.exercises import ok as _ok
 
 
 def hinge_d_loss(fn) -> None:

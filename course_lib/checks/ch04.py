@@ -7,8 +7,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..exercises import call as _call
-from ..exercises import ok as _ok
+from ..course.exercises import call as _call
+from ..course.exercises import ok as _ok
 
 
 def aae_d_loss(fn) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ..exercises import call as _call
-from ..exercises import ok as _ok
+from ..course.exercises import call as _call
+from ..course.exercises import ok as _ok
 
 
 def attention_weights(fn) -> None:
@@ -75,7 +75,7 @@ def gamma0_prediction_recorded(fn) -> str:
 def gamma0_prediction(prediction, gamma_final: float, gamma0: float = 1.0, losses_finite: bool = True) -> str:
     """Compare the learner's recorded prediction (a key of GAMMA0_CHOICES) with what the run showed."""
     if prediction is None:
-        from ..exercises import ExerciseNotDone
+        from ..course.exercises import ExerciseNotDone
 
         raise ExerciseNotDone("record your prediction first: set `prediction` to 'a', 'b' or 'c'")
     key = str(prediction).strip().lower()

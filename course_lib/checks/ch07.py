@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ..exercises import call as _call
-from ..exercises import ok as _ok
+from ..course.exercises import call as _call
+from ..course.exercises import ok as _ok
 from ..models import mae as _mae
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..exercises import call as _call
-from ..exercises import ok as _ok
+from ..course.exercises import call as _call
+from ..course.exercises import ok as _ok
 
 
 def generator_loss(fn) -> None:

@@ -7,8 +7,8 @@ import math
 import torch
 from torch import nn
 
-from ..exercises import call as _call
-from ..exercises import ok as _ok
+from ..course.exercises import call as _call
+from ..course.exercises import ok as _ok
 
 
 def psnr(fn) -> None:

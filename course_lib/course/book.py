@@ -6,8 +6,10 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from ..paths import REPO_ROOT
+
 BOOK_PATH = REPO_ROOT / "book.toml"
+OUTPUTS = REPO_ROOT / "outputs"  # executed notebooks: `course run`, `course verify`, and the site's --reuse
 STATUSES = ("planned", "ready")
 
 
@@ -36,6 +38,11 @@ class Chapter:
     def script_path(self) -> Path:
         """The jupytext percent-format twin of the notebook: the file reviewers read."""
         return self.notebook_path.with_suffix(".py")
+
+    def executed_dir(self, scale: str, root: Path | str = OUTPUTS) -> Path:
+        """Where an executed copy of the notebook at `scale` lives: `course run` and `course verify` write it, the
+        test plugin writes nbval's run there, and the site build reuses it."""
+        return Path(root) / f"{self.id}-{self.slug}" / scale
 
     @property
     def ready(self) -> bool:

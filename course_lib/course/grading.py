@@ -32,6 +32,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..errors import MissingToolError
 from . import book
 
 SCHEMA_VERSION = 3
@@ -144,7 +145,7 @@ CONTINUE = """\
 # Graded by the check above. If it did not pass, the cells below use the course's solution of this exercise, so
 # that one wrong answer costs only its own points and later cells still run. (Grading here is formative: every
 # solution ships with the course's package.)
-from course_lib.exercises import continue_after_check
+from course_lib.course.exercises import continue_after_check
 continue_after_check({chapter!r}, {exercise!r}, globals(), check={check!r})"""
 
 
@@ -226,11 +227,11 @@ def write_course(out: Path | str, chapter_keys=None, *, scale: str = "smoke",
 def nbgrader(course_dir: Path | str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run `nbgrader ARGS` in the course folder (with this interpreter's nbgrader)."""
     if sys.version_info < (3, 11):
-        raise SystemExit("course: nbgrader 0.9.6 needs Python >= 3.11 (the instructor extra is empty on 3.10)")
+        raise MissingToolError("nbgrader 0.9.6 needs Python >= 3.11 (the instructor extra is empty on 3.10)")
     try:
         import nbgrader  # noqa: F401
     except ImportError:
-        raise SystemExit('course: nbgrader is not installed: pip install -e ".[instructor]"') from None
+        raise MissingToolError('nbgrader is not installed: pip install -e ".[instructor]"') from None
     env = dict(os.environ)  # nbgrader runs `alembic` from PATH: this interpreter's scripts first
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_dir, capture_output=True, text=True,

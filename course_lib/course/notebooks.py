@@ -2,13 +2,14 @@
 
 Committed `.ipynb` files carry no outputs, except the text outputs of cells marked `# NBVAL_CHECK_OUTPUT`
 (deterministic cells whose printed values nbval compares). That keeps the repository small and diffs readable;
-`course run NN` produces a fully executed copy (and HTML) under outputs/.
+`course run NN` produces a fully executed copy (and HTML) under outputs/ (`execute_notebook`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 CHECK_MARK = "NBVAL_CHECK_OUTPUT"
@@ -20,7 +21,7 @@ def _chapter_id(py: Path) -> str:
 
 def fill_citations(nb, chapter_id: str) -> None:
     """Fill the `{rec:NAME}` citations of the markdown cells from the chapter's verified record (in place)."""
-    from .claims import citations, fill
+    from ..claims import citations, fill
 
     cited = [c for c in nb.cells if c.cell_type == "markdown" and citations(c.source)]
     if not cited:
@@ -97,7 +98,34 @@ def sync_notebook(py: Path, ipynb: Path, scale: str = "smoke") -> None:
 
 def add_grading_metadata(nb, py: Path) -> None:
     """nbgrader's cell metadata from the cells' tags: exercises as solution cells, checks as graded test cells with
-    their points from book.toml, the rest read-only (course_lib.grading)."""
+    their points from book.toml, the rest read-only (course_lib.course.grading)."""
     from .grading import add_nbgrader_metadata
 
     add_nbgrader_metadata(nb, Path(py).name[:2])
+
+
+def execute_notebook(path: Path, out: Path, scale: str, timeout: int = 3600, nb=None) -> float:
+    """Run a notebook (`nb`, else the one at `path`) top to bottom in a fresh kernel at `scale`; write
+    <out>/<name>.ipynb and .html."""
+    import nbformat
+    from nbclient import NotebookClient
+    from tqdm.auto import tqdm
+
+    from .site import notebook_html
+
+    nb = nbformat.read(path, as_version=4) if nb is None else nb
+    os.environ["COURSE_SCALE"] = scale  # the kernel inherits this process's environment
+    # figures go into the notebook whatever backend the calling shell chose (tests set Agg, which shows nothing)
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    with client.setup_kernel():
+        for i in tqdm(code, desc=f"{path.name} [{scale}]", unit="cell"):
+            client.execute_cell(nb.cells[i], i)
+    seconds = time.perf_counter() - start
+    out.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out / path.name)
+    (out / path.with_suffix(".html").name).write_text(notebook_html(nb), encoding="utf-8")
+    return seconds

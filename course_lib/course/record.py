@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import book
-from .claims import RECORD_ENV, citations, format_value, read_entries
+from ..claims import RECORD_ENV, citations, format_value, read_entries
 
 RESULTS_DIR = book.REPO_ROOT / "results"
 RECORDED_SCALE = "small"  # the scale whose record the prose cites
@@ -45,7 +45,7 @@ def source_hash(ch: book.Chapter) -> str:
 
 def library_hash() -> str:
     h = hashlib.sha256()
-    root = Path(__file__).parent
+    root = Path(__file__).resolve().parent.parent  # the whole package, library and tooling
     for p in sorted(root.rglob("*.py")):
         h.update(str(p.relative_to(root)).encode())
         h.update(p.read_bytes())
@@ -165,14 +165,14 @@ def verify_chapter(ch: book.Chapter, scale: str = RECORDED_SCALE, cell_timeout: 
                    out: Path | None = None) -> dict:
     """Run chapter `ch` at `scale` in its own process; return its record entry (also written to the record).
     The executed notebook goes where `course run` puts it (outputs/NN-slug/SCALE), for `course book --reuse`."""
-    out = out or book.REPO_ROOT / "outputs" / f"{ch.id}-{ch.slug}" / scale
+    out = out or ch.executed_dir(scale)
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "claims.jsonl"
         log.touch()
         source_sha, library_sha, about = source_hash(ch), library_hash(), machine()
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "course_lib.record", str(ch.script_path), scale, str(out),
-                               str(cell_timeout)],
+        proc = subprocess.run([sys.executable, "-m", "course_lib.course.record", str(ch.script_path), scale,
+                               str(out), str(cell_timeout)],
                               env={**os.environ, RECORD_ENV: str(log), "COURSE_SCALE": scale, "TQDM_DISABLE": "1"},
                               capture_output=True, text=True)
         wall = time.perf_counter() - start
@@ -205,7 +205,7 @@ def _fill_executed(path: Path, found: dict) -> None:
         return
     import nbformat
 
-    from .claims import fill
+    from ..claims import fill
     from .site import notebook_html
 
     nb = nbformat.read(path, as_version=4)
@@ -223,7 +223,7 @@ def _run_in_process(script: str, scale: str, out: str, cell_timeout: str) -> int
 
     import jupytext
 
-    from .cli import execute_notebook
+    from .notebooks import execute_notebook
 
     # the source itself, not the built .ipynb: what runs is what the recorded hash names
     script = Path(script) if Path(script).suffix == ".py" else book.chapter(script).script_path

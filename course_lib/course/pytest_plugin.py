@@ -1,4 +1,4 @@
-"""The course's pytest plugin (enabled in pyproject.toml with `-p course_lib.pytest_plugin`).
+"""The course's pytest plugin (enabled in pyproject.toml with `-p course_lib.course.pytest_plugin`).
 
 - Runs the suite at COURSE_SCALE=smoke, writing training runs to a temporary folder, with one intra-op thread
   per process (OMP_NUM_THREADS=1 unless set): the tiny smoke models gain little from a second thread, and two
@@ -9,6 +9,7 @@
 - Collects only the notebooks of chapters that book.toml marks `ready`.
 - Enforces each notebook's smoke-scale time budget from book.toml: the last cell of a notebook that ran over
   budget fails, with the measured time.
+- Skips the tests marked `slow` (full scale, GPU) unless `--run-slow` is given or `-m` names them.
 - Executes each notebook once: nbval's kernels draw figures inline, and a notebook whose every cell passed is
   written, outputs and all, to $COURSE_EXECUTED_DIR/NN-slug/SCALE/ (where `course run` would put it), so the
   site test (tests/test_site.py, collected after the notebooks) builds its pages from these runs instead of
@@ -40,7 +41,18 @@ def _offline_data() -> Path | None:
     return shared if shared.is_dir() else None
 
 
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="also run the tests marked slow (full scale, GPU); `-m slow` runs only those")
+
+
+def run_slow(config) -> bool:
+    """Slow tests run when asked for: --run-slow, or a -m expression that names them."""
+    return config.getoption("--run-slow") or "slow" in (config.getoption("-m") or "")
+
+
 def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: full-scale or GPU tests, skipped unless asked for (--run-slow, -m slow)")
     os.environ.setdefault("COURSE_SCALE", "smoke")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -79,7 +91,10 @@ def pytest_ignore_collect(collection_path: Path, config):
 
 
 def pytest_collection_modifyitems(session, config, items):
+    skip_slow = None if run_slow(config) else pytest.mark.skip(reason="slow: run with --run-slow (or -m slow)")
     for item in items:
+        if skip_slow is not None and "slow" in item.keywords:
+            item.add_marker(skip_slow)
         if str(item.path).endswith(".ipynb"):
             _last_cell[str(item.path)] = item.nodeid
 
@@ -101,20 +116,25 @@ def pytest_runtest_setup(item):
             os.environ["MPLBACKEND"] = before
 
 
-def _write_executed(item, seconds: float) -> None:
-    """The notebook nbval just ran, with its outputs, where the site build looks for executed chapters."""
+def write_executed(ch, nb, seconds: float, root: Path | str, scale: str) -> Path:
+    """An executed notebook, with its outputs and time, where the site build looks for executed chapters."""
     import json
 
     import nbformat
 
-    ch = _chapter_by_notebook().get(Path(item.path).resolve())
-    nb = getattr(item.parent, "nb", None)
-    if ch is None or nb is None:
-        return
-    out = Path(os.environ["COURSE_EXECUTED_DIR"]) / f"{ch.id}-{ch.slug}" / os.environ.get("COURSE_SCALE", "smoke")
+    out = ch.executed_dir(scale, root)
     out.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out / ch.notebook_path.name)
     (out / "seconds.json").write_text(json.dumps({"seconds": seconds}))
+    return out / ch.notebook_path.name
+
+
+def _write_executed(item, seconds: float) -> None:
+    """The notebook nbval just ran (its cells carry the outputs nbval saw)."""
+    ch = _chapter_by_notebook().get(Path(item.path).resolve())
+    nb = getattr(item.parent, "nb", None)
+    if ch is not None and nb is not None:
+        write_executed(ch, nb, seconds, os.environ["COURSE_EXECUTED_DIR"], os.environ.get("COURSE_SCALE", "smoke"))
 
 
 @pytest.hookimpl(hookwrapper=True)

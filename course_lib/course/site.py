@@ -69,7 +69,7 @@ def execute_chapters(chapters, scale: str, executed_dir: Path, jobs: int = 1, re
     static page would show them as a wall of stderr)."""
 
     def one(ch: book.Chapter) -> Executed:
-        out = executed_dir / f"{ch.id}-{ch.slug}" / scale
+        out = ch.executed_dir(scale, executed_dir)
         nb, stamp = out / ch.notebook_path.name, out / "seconds.json"
         if reuse and nb.exists() and nb.stat().st_mtime >= ch.notebook_path.stat().st_mtime:
             seconds = json.loads(stamp.read_text())["seconds"] if stamp.exists() else None
@@ -236,7 +236,7 @@ def build_site(out: Path | str, scale: str = "smoke", jobs: int = 1, reuse: bool
     import nbformat
 
     out = Path(out)
-    executed_dir = Path(executed_dir) if executed_dir else book.REPO_ROOT / "outputs"
+    executed_dir = Path(executed_dir) if executed_dir else book.OUTPUTS
     meta = book.load_book()["course"]
     all_chapters = book.chapters()
     ready = [c for c in all_chapters if c.ready]
@@ -290,7 +290,7 @@ def build_site(out: Path | str, scale: str = "smoke", jobs: int = 1, reuse: bool
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    from .scale import PRESETS, get_scale
+    from ..scale import PRESETS, get_scale
 
     p = argparse.ArgumentParser(prog="course book", description=__doc__.split("\n\n")[0])
     p.add_argument("--scale", choices=list(PRESETS), default="smoke",

@@ -16,7 +16,8 @@ shows that hint in one line (`✗ check NAME failed: ...`) instead of a tracebac
 raised inside the learner's own function keeps its traceback.
 
 The repository keeps solutions in place so CI runs them. The editions replace every solution by `STUB`, through
-nbgrader (`course_lib.grading`): `course edition learner` for self-study, `course edition nbgrader` for coursework.
+nbgrader (`course_lib.course.grading`): `course edition learner` for self-study, `course edition nbgrader` for
+coursework.
 After each check an edition has a cell calling `continue_after_check`: if the check did not pass, the course's
 solution (`solution_source`) is defined in its place, so later cells and exercises still run.
 """
@@ -108,7 +109,7 @@ def continue_after_check(chapter_id: str, exercise: str, namespace: dict, check:
 
 def _is_course_or_library(filename: str) -> bool:
     """Code the learner did not write: the course's package, or an installed library."""
-    here = str(Path(__file__).resolve().parent)
+    here = str(Path(__file__).resolve().parent.parent)  # course_lib/, checks included
     return filename.startswith(here) or "site-packages" in filename or filename.startswith(sys.prefix)
 
 
