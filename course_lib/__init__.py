@@ -4,7 +4,8 @@ The package in three layers (a test keeps this map true: every module is named h
 
 The library: what the chapters teach, usable on its own
     losses         GAN losses as pure functions on logits
-    train          devices, seeding, the step vocabulary (d_step, g_step, frozen) and the GAN training loop
+    train          devices, seeding, the step vocabulary (d_step, g_step, frozen) and train_gan
+    loop           the one long-run loop (fit): resume, progress, log, samples, best checkpoint, lr, phases
     gan_zoo        chapter 03: one step for every loss of the zoo, regularisers, health diagnostics, seed batches
     checkpoint     atomic save, resume, one clear error for a corrupt, mismatched or unsafe file
     runlog         a JSON-lines metrics log that a resumed run keeps
@@ -22,13 +23,13 @@ The library: what the chapters teach, usable on its own
     features       feature networks for the metrics (the course classifier, FID's Inception when present)
     probes         a linear probe and k-NN on a frozen representation (chapter 07)
     plotting       image grids, curves, 2-D samples, data-flow diagrams
-    models/        one self-contained module per model family: aae, anogan, dcgan, fit, graphgan, mae, mae_gan,
+    models/        one self-contained module per model family: aae, anogan, dcgan, graphgan, mae, mae_gan,
                    mlp, musegan, pix2pix, resnet_gan, sagan, seqgan, srgan, vae
 
 The recipes: `course train NAME`, full-scale runs of the same steps
-    gan_runs       dcgan, sngan, wgan-gp, and `course bench`
-    mae_run        mae, mae-finetune
-    (the other recipes are the `main` functions of their model modules, listed in cli.TRAIN_RECIPES)
+    recipes/       one module per recipe on loop.fit, shared options in recipes/options.py, the table RECIPES
+    gan_runs       the image GANs' settings and models (dcgan, sngan, wgan-gp), and `course bench`
+    mae_run        MAE's step, schedule, augmentation and MFU denominator (mae, mae-finetune)
 
 The course tooling: the notebooks, their checks and the published course
     book           the manifest, book.toml

@@ -24,6 +24,7 @@ any phase and a finished phase is not redone.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -59,6 +60,23 @@ def _to(batch, device):
     return batch.to(device, non_blocking=True)
 
 
+class Groups:
+    """`n` batches at a time, for a step that draws several (n_critic D updates each on a fresh real batch:
+    `step(group)` passes `iter(group)` on); the data order, and so the resume, is the inner stream's."""
+
+    def __init__(self, batches, n: int):
+        self.batches, self.n = batches, n
+
+    def __next__(self):
+        return [next(self.batches) for _ in range(self.n)]
+
+    def state_dict(self):
+        return self.batches.state_dict()
+
+    def load_state_dict(self, state):
+        self.batches.load_state_dict(state)
+
+
 @dataclass
 class _Run:
     """The files of a run and what a checkpoint carries besides weights."""
@@ -89,6 +107,22 @@ def _resume(run: _Run, log: RunLog, device, verbose: bool) -> tuple[int, dict | 
     return state["step"], state
 
 
+class _Clock:
+    """Steps per second between two log rows (CUDA synchronised first: kernels run asynchronously)."""
+
+    def __init__(self, device, start: int):
+        self.cuda = device is not None and torch.device(device).type == "cuda" or torch.cuda.is_initialized()
+        self.t, self.step = time.perf_counter(), start
+
+    def rates(self, done: int, more) -> dict:
+        if self.cuda:
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        sps = (done - self.step) / max(t - self.t, 1e-9)
+        self.t, self.step = t, done
+        return {"steps_per_s": sps, **(more(sps) if callable(more) else {})}
+
+
 def _every(n: int | None, done: int, steps: int) -> bool:
     return bool(n) and (done % n == 0 or done == steps)
 
@@ -99,13 +133,14 @@ def fit(step: Callable, batches, *, steps: int, models: dict[str, nn.Module],
         sample: Callable[[Path], None] | None = None, sample_every: int | None = None,
         evaluate: Callable[[int], dict] | None = None, eval_every: int | None = None, best: str | None = None,
         lr: Callable[[int], float] | None = None, extra: dict | None = None, progress: bool = True,
-        desc: str = "train", eval_at_end: bool = True, throughput: bool = False, verbose: bool = True,
+        desc: str = "train", eval_at_end: bool = True, throughput: bool | Callable[[float], dict] = False,
+        verbose: bool = True,
         on_step: Callable[[int], None] | None = None) -> RunLog:
     """Call `step(batch)` for the steps from the checkpoint's (0 on a fresh start) to `steps`, with a log,
     samples, evaluations, checkpoints and resume (see the module's docstring). `batches` yields a tensor or a
     tuple of tensors (moved to `device` when given) and may have state_dict / load_state_dict (data.Batches).
     Models are put in train mode, and in eval mode at the end unless `eval_at_end` is False. `throughput` adds
-    steps/s to the log; `verbose` prints where a run resumed; `on_step(step)` is called after each step's
+    steps/s since the last log row to the log (a function of it adds what it returns, e.g. images/s and MFU); `verbose` prints where a run resumed; `on_step(step)` is called after each step's
     checkpoint (a test interrupts a run there)."""
     from tqdm.auto import tqdm
 
@@ -120,6 +155,7 @@ def fit(step: Callable, batches, *, steps: int, models: dict[str, nn.Module],
         m.train()
     bar = tqdm(range(start, steps), initial=start, total=steps, desc=desc, disable=not (progress and main),
                unit="step", mininterval=1.0)
+    clock = _Clock(device, start)
     for i in bar:
         if lr is not None:
             for k, o in optimizers.items():
@@ -129,7 +165,9 @@ def fit(step: Callable, batches, *, steps: int, models: dict[str, nn.Module],
         done = i + 1
         if _every(log_every, done, steps) or done == steps:
             row = {k: float(v) for k, v in stats.items()}
-            log.log(done, **row, **({"steps_per_s": bar.format_dict.get("rate") or 0.0} if throughput else {}))
+            if throughput:
+                row |= clock.rates(done, throughput)
+            log.log(done, **row)
             bar.set_postfix({k: f"{v:.3f}" for k, v in list(row.items())[:3]}, refresh=False)
         if evaluate is not None and _every(eval_every, done, steps):
             metrics = evaluate(done) or {}

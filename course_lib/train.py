@@ -74,20 +74,6 @@ def set_threads(n: int | None = None) -> int:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def add_run_options(parser, run_dir_default: str) -> None:
-    """The options every `course train` recipe shares: where the run writes, the device, the seed."""
-    parser.add_argument("--run-dir", help=f"default: {run_dir_default}")
-    parser.add_argument("--device", help="default: cuda if present, else cpu")
-    parser.add_argument("--seed", type=int, default=0)
-
-
-def start_run(args) -> tuple[torch.device, Callable[[], contextlib.AbstractContextManager]]:
-    """A recipe's first three steps, from the options `add_run_options` declared: seed, device, autocast."""
-    seed_everything(args.seed)
-    device = get_device(args.device)
-    return device, autocast(device)
-
-
 def d_step(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, opt_D: torch.optim.Optimizer,
            loss: Callable = losses.d_loss, amp=contextlib.nullcontext) -> dict[str, torch.Tensor]:
     """One update of D: minimise -V(D, G) = -E[log D(x)] - E[log(1 - D(G(z)))]."""
