@@ -123,6 +123,12 @@ class _Clock:
         return {"steps_per_s": sps, **(more(sps) if callable(more) else {})}
 
 
+def _set_lr(optimizers: dict, base_lr: dict, factor: float) -> None:
+    for k, o in optimizers.items():
+        for g, base in zip(o.param_groups, base_lr[k]):
+            g["lr"] = base * factor
+
+
 def _every(n: int | None, done: int, steps: int) -> bool:
     return bool(n) and (done % n == 0 or done == steps)
 
@@ -134,14 +140,14 @@ def fit(step: Callable, batches, *, steps: int, models: dict[str, nn.Module],
         evaluate: Callable[[int], dict] | None = None, eval_every: int | None = None, best: str | None = None,
         lr: Callable[[int], float] | None = None, extra: dict | None = None, progress: bool = True,
         desc: str = "train", eval_at_end: bool = True, throughput: bool | Callable[[float], dict] = False,
-        verbose: bool = True,
-        on_step: Callable[[int], None] | None = None) -> RunLog:
+        verbose: bool = True, on_step: Callable[[int], None] | None = None) -> RunLog:
     """Call `step(batch)` for the steps from the checkpoint's (0 on a fresh start) to `steps`, with a log,
     samples, evaluations, checkpoints and resume (see the module's docstring). `batches` yields a tensor or a
     tuple of tensors (moved to `device` when given) and may have state_dict / load_state_dict (data.Batches).
     Models are put in train mode, and in eval mode at the end unless `eval_at_end` is False. `throughput` adds
-    steps/s since the last log row to the log (a function of it adds what it returns, e.g. images/s and MFU); `verbose` prints where a run resumed; `on_step(step)` is called after each step's
-    checkpoint (a test interrupts a run there)."""
+    steps/s since the last log row to the log (a function of it adds what it returns, e.g. images/s and MFU);
+    `verbose` prints where a run resumed; `on_step(step)` is called after each step's checkpoint (a test
+    interrupts a run there)."""
     from tqdm.auto import tqdm
 
     run_dir = Path(run_dir) if run_dir is not None else None
@@ -158,9 +164,7 @@ def fit(step: Callable, batches, *, steps: int, models: dict[str, nn.Module],
     clock = _Clock(device, start)
     for i in bar:
         if lr is not None:
-            for k, o in optimizers.items():
-                for g, base in zip(o.param_groups, base_lr[k]):
-                    g["lr"] = base * lr(i)
+            _set_lr(optimizers, base_lr, lr(i))
         stats = step(_to(next(batches), device))
         done = i + 1
         if _every(log_every, done, steps) or done == steps:
@@ -170,11 +174,12 @@ def fit(step: Callable, batches, *, steps: int, models: dict[str, nn.Module],
             log.log(done, **row)
             bar.set_postfix({k: f"{v:.3f}" for k, v in list(row.items())[:3]}, refresh=False)
         if evaluate is not None and _every(eval_every, done, steps):
-            metrics = evaluate(done) or {}
-            if main and metrics:
+            metrics = evaluate(done) or {}  # {} on the processes that are not the main one
+            if metrics:
                 log.log(done, **metrics)
-                if best is not None and metrics[best] < best_value:
-                    best_value = metrics[best]
+            if best is not None and metrics and metrics[best] < best_value:
+                best_value = metrics[best]
+                if run_dir is not None:
                     run.save("best.pt", done, best_value)
         if main and run_dir is not None and sample is not None and _every(sample_every, done, steps):
             sample(run_dir / "samples" / f"step_{done:07d}.png")

@@ -26,7 +26,7 @@ TINY = {
     "srgan": ["--patch", "24", "--width", "8", "--n-crops", "64", "--batch-size", "4", "--eval", "set5"],
     "musegan": ["--design", "composer", "--n-chorales", "3", "--width", "4", "--n-critic", "1"],
     "anogan": ["--normal", "0", "--width", "8", "--n-test", "64", "--search-steps", "2"],
-    "seqgan": ["--mle-steps", "2", "--d-steps", "2"],
+    "seqgan": [],  # --steps sets every phase: MLE and D pre-training resume at step 2 too
 }
 CIFAR_ONLY = ["sngan", "wgan-gp"]  # the ResNet GANs are built for 32x32 CIFAR-10, absent offline
 CACHED = ["classifier"]  # a cached short fit, not a resumable run

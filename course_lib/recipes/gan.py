@@ -68,32 +68,40 @@ def _evaluator(G, z_dim: int, dataset: str, n_eval: int, r: options.Run):
     return evaluate
 
 
+def fit_gan(G, D, recipe: gan_zoo.Recipe, z_dim: int, x: torch.Tensor, *, steps: int, batch: int, seed: int = 0,
+            rank: int = 0, world: int = 1, device=torch.device("cpu"), amp=contextlib.nullcontext,
+            channels_last: bool = False, compile: bool = False, **fit_options):
+    """The recipe's training path, the same for one process and for N under torchrun (the DDP test runs it):
+    the models prepared (channels_last, DDP, compile), every process drawing the same global batch of `batch`
+    images (same seed) and keeping its shard, `steps` steps of `make_step` on `loop.fit`."""
+    w = loop.prepare({"G": G, "D": D}, device, channels_last=channels_last, compile=compile)
+    opt_G, opt_D = recipe.optimizers(G, D)
+    batches = distributed.ShardedBatches(data.Batches(x, batch_size=batch, seed=seed), rank, world)
+    return loop.fit(make_step(w["G"], w["D"], opt_G, opt_D, recipe, z_dim, amp=amp, rank=rank, world=world),
+                    loop.Groups(batches, recipe.n_critic), steps=steps, models={"G": G, "D": D},
+                    optimizers={"G": opt_G, "D": opt_D}, **fit_options)
+
+
 def run(arch: str, argv: list[str] | None) -> int:
     args = _parser(arch).parse_args(argv)
     info = data.DATASETS[data._canonical(args.dataset)]
     S = options.use_scale(args.scale)
     r = options.start(args, f"{arch}-{info.name}-{S.name}", seed=False)
     recipe, _ = ARCHS[arch]
-    steps, batch = args.steps or S.image_steps, args.batch_size or S.batch_size
     eval_every = args.eval_every or S.ckpt_every
     x, _ = data.load_images(info.name, train=True, n=S.n_train)  # (N, C, H, W) in [-1, 1]; missing data stops here
     train.seed_everything(args.seed)
     width = args.width or max(8, S.width // 4)
     G, D, z_dim = build_models(arch, channels=info.channels, image_size=info.size, width=width)
     cuda = r.device.type == "cuda"
-    w = loop.prepare({"G": G, "D": D}, r.device, channels_last=cuda, compile=args.compile)
     x = x.to(r.device, memory_format=torch.channels_last if cuda else torch.contiguous_format)
-    opt_G, opt_D = recipe.optimizers(G, D)
-    # every process draws the same global batch (same seed) and keeps its shard of it
-    batches = distributed.ShardedBatches(data.Batches(x, batch_size=batch, seed=args.seed), r.rank, r.world)
     fixed_z = torch.randn(64, z_dim, generator=torch.Generator().manual_seed(1234)).to(r.device)  # (64, Z)
-    loop.fit(make_step(w["G"], w["D"], opt_G, opt_D, recipe, z_dim, amp=r.amp, rank=r.rank, world=r.world),
-             loop.Groups(batches, recipe.n_critic), steps=steps, models={"G": G, "D": D},
-             optimizers={"G": opt_G, "D": opt_D}, run_dir=r.run_dir, log_every=S.log_every,
-             ckpt_every=args.ckpt_every or S.ckpt_every, eval_every=eval_every,
-             evaluate=_evaluator(G, z_dim, info.name, args.n_eval or S.n_eval, r), best="fd", sample=lambda path: train.save_samples(G, fixed_z, path),
-             sample_every=eval_every, extra={"arch": arch}, desc=f"{arch} {info.name}", throughput=True,
-             eval_at_end=False)
+    fit_gan(G, D, recipe, z_dim, x, steps=args.steps or S.image_steps, batch=args.batch_size or S.batch_size,
+            seed=args.seed, rank=r.rank, world=r.world, device=r.device, amp=r.amp, channels_last=cuda,
+            compile=args.compile, run_dir=r.run_dir, log_every=S.log_every, ckpt_every=args.ckpt_every or S.ckpt_every,
+            evaluate=_evaluator(G, z_dim, info.name, args.n_eval or S.n_eval, r), eval_every=eval_every, best="fd",
+            sample=lambda path: train.save_samples(G, fixed_z, path), sample_every=eval_every,
+            extra={"arch": arch}, desc=f"{arch} {info.name}", throughput=True, eval_at_end=False)
     distributed.cleanup()
     return 0
 

@@ -1,6 +1,7 @@
 """`course train seqgan`: SeqGAN's synthetic experiment (an oracle LSTM with N(0, 1) weights, MLE pre-training of
 G, pre-training of D, adversarial training by policy gradient), the notebook's `seqgan.run_seqgan`: three phases
-of the one loop, one checkpoint each, resumed by rerunning. --steps is the adversarial phase's length."""
+of the one loop, one checkpoint each, resumed by rerunning. --steps sets every phase's length (--mle-steps and
+--d-steps override it for theirs)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from . import options
 
 
 def _parser():
-    p = options.parser("seqgan", __doc__.split("\n\n")[0], steps_help="adversarial steps: the chapter's sizes",
+    p = options.parser("seqgan", __doc__.split("\n\n")[0], steps_help="each phase's, from the chapter's sizes",
                        run_dir="seqgan-SCALE")
     p.add_argument("--vocab", type=int, default=None)
     p.add_argument("--seq-len", type=int, default=None)
@@ -27,8 +28,8 @@ def _parser():
 def main(argv: list[str] | None = None) -> int:
     a = _parser().parse_args(argv)
     r = options.start(a, f"seqgan-{options.use_scale(a.scale).name}")
-    over = {"vocab": a.vocab, "seq_len": a.seq_len, "mle_steps": a.mle_steps, "d_pre_steps": a.d_steps,
-            "adv_steps": a.steps}
+    over = {"vocab": a.vocab, "seq_len": a.seq_len, "mle_steps": a.mle_steps or a.steps,
+            "d_pre_steps": a.d_steps or a.steps, "adv_steps": a.steps}
     s = dataclasses.replace(SIZES[r.scale.name], **{k: v for k, v in over.items() if v is not None})
     true, x_train, x_test = oracle_data(s, seed=0)  # the oracle is the experiment's fixed ground truth
     G, D, curve, snap = run_seqgan(s, true, x_train, seed=a.seed, run_dir=r.run_dir, device=r.device,
