@@ -1,12 +1,13 @@
-"""Devices, seeding, the two-player step, and one explicit training loop for GANs.
+"""Devices, seeding, the two-player step, and `train_gan`: that step on the one long-run loop (`loop.fit`).
 
 The step is the lesson, so it is written out in two plain functions:
 
     d_step -- D ascends V(D, G) on a real batch and a *detached* fake batch
     g_step -- G descends its loss through the *updated* D
 
-`train_gan` only wraps that step with what a long run needs (bf16 autocast on CUDA, a progress bar, a metrics
-log, sample grids, checkpoints and resume). It is the same step at every scale.
+`train_gan` hands that step to `loop.fit`, which adds what a long run needs (a progress bar, a metrics log,
+sample grids, checkpoints and resume); the step runs under bf16 autocast on CUDA. It is the same step at every
+scale.
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ F discriminator feature size (2w·s·s).
 from __future__ import annotations
 
 import contextlib
-import math
 
 import torch
 import torch.nn.functional as F
