@@ -25,15 +25,19 @@ from . import options
 
 def make_step(G, D, opt_G, opt_D, recipe: gan_zoo.Recipe, z_dim: int, *, amp=contextlib.nullcontext,
               rank: int = 0, world: int = 1):
-    """The step `loop.fit` calls on a group of n_critic real batches (this process's shards). The noise is drawn
-    for the global batch and sharded like the data."""
-    def sample_z(n):
-        z = torch.randn(n * world, z_dim, device=next(iter(G.parameters())).device)  # (B · world, Z)
-        return distributed.shard(z, rank, world)  # (B, Z)
+    """The step `loop.fit` calls on a group of n_critic real batches (this process's shards). The noise, and the
+    gradient penalty's interpolation weights, are drawn for the global batch and sharded like the data."""
+    def global_draw(draw):
+        return lambda n: distributed.shard(draw(n * world), rank, world)  # (B · world, ...) -> (B, ...)
+
+    device = next(iter(G.parameters())).device
+    sample_z = global_draw(lambda n: torch.randn(n, z_dim, device=device))  # (B, Z)
+    # one process draws ε exactly as the penalty does by default, so its numbers do not depend on `world`
+    penalty = recipe.penalty(global_draw(lambda n: torch.rand(n, device=device)) if world > 1 else None)
 
     def step(group):
         return gan_zoo.zoo_step(G, D, opt_G, opt_D, iter(group), z_dim, d_loss=recipe.d_loss, g_loss=recipe.g_loss,
-                                n_critic=recipe.n_critic, penalty=recipe.penalty(), amp=amp, sample_z=sample_z)
+                                n_critic=recipe.n_critic, penalty=penalty, amp=amp, sample_z=sample_z)
     return step
 
 
