@@ -241,7 +241,7 @@ def confusion_matrix(scores: torch.Tensor, labels: torch.Tensor, threshold: floa
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Training helpers shared by the notebook and `course train anogan` (recipes/anogan.py)
+# Training functions shared by the notebook and `course train anogan` (recipes/anogan.py)
 # ----------------------------------------------------------------------------------------------------------
 
 
