@@ -88,3 +88,12 @@ def test_a_bad_scale_is_one_line(capsys):
     assert cli.main(["train", "aae", "--scale", "huge", "--steps", "2"]) == 2
     err = capsys.readouterr().err
     assert "unknown scale 'huge'" in err and "Traceback" not in err
+
+
+def test_a_checkpoint_of_other_sizes_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
+    args = ["train", "aae", "--scale", "smoke", "--run-dir", "r", "--steps", "2", *TINY["aae"][:4]]
+    assert cli.main([*args, "--hidden", "16"]) == 0
+    assert cli.main([*args, "--hidden", "32", "--steps", "3"]) == 2  # argparse keeps the last --steps
+    err = capsys.readouterr().err
+    assert "does not match model" in err and "Traceback" not in err
