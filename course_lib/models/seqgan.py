@@ -24,8 +24,10 @@ K = T - 1 unfinished prefixes, F discriminator features.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -299,6 +301,13 @@ def phases(s: SeqGANSizes) -> list[tuple[str, int]]:
     return [("mle", s.mle_steps), ("d_pretrain", s.d_pre_steps), ("adversarial", s.adv_steps)]
 
 
+def _phase_optimizers(phase: str, opts: dict) -> dict:
+    """The optimizers a phase updates (and its checkpoint holds)."""
+    if phase == "mle":
+        return {"G_mle": opts["G_mle"]}
+    return {"D": opts["D"]} if phase == "d_pretrain" else {"G_pg": opts["G_pg"], "D": opts["D"]}
+
+
 def run_seqgan(s: SeqGANSizes, true: Generator, data: torch.Tensor, *, seed: int = 0, run_dir=None,
                device: torch.device | str = "cpu", progress: bool = True, ckpt_every: int | None = None,
                until: str | None = None):
@@ -309,9 +318,6 @@ def run_seqgan(s: SeqGANSizes, true: Generator, data: torch.Tensor, *, seed: int
 
     Returns (G, D, curve, snapshot): curve = [(phase, step, oracle NLL)], snapshot = G's weights after MLE.
     `until` stops after the named phase."""
-    import copy
-    from pathlib import Path
-
     from .. import data as course_data
     from ..loop import fit
 
@@ -333,30 +339,23 @@ def run_seqgan(s: SeqGANSizes, true: Generator, data: torch.Tensor, *, seed: int
     for phase, steps in phases(s):
         per = s.d_per_adv if phase == "adversarial" else 1
         batches = course_data.Batches(data.to(device), batch_size=s.batch * per, seed=seed)
-        counter = {"n": 0}
 
-        def step(real, phase=phase, counter=counter):
+        def step(real, phase=phase):
             if phase == "mle":
-                stats = mle_step(G, real, opts["G_mle"])
-            elif phase == "d_pretrain":
-                stats = d_step(D, G, real, opts["D"])
-            else:
-                stats = pg_step(G, D, opts["G_pg"], s.batch, s.n_rollouts)
-                for chunk in real.split(s.batch):  # D then catches up on fresh samples, as in the paper
-                    stats |= d_step(D, G, chunk, opts["D"])
-            counter["n"] += 1
-            if phase != "d_pretrain" and counter["n"] % s.eval_every == 0:
-                evaluate(phase, counter["n"])
+                return mle_step(G, real, opts["G_mle"])
+            if phase == "d_pretrain":
+                return d_step(D, G, real, opts["D"])
+            stats = pg_step(G, D, opts["G_pg"], s.batch, s.n_rollouts)
+            for chunk in real.split(s.batch):  # D then catches up on fresh samples, as in the paper
+                stats |= d_step(D, G, chunk, opts["D"])
             return stats
 
-        sub = Path(run_dir) / phase if run_dir is not None else None
-        if sub is not None and (sub / "checkpoint.pt").exists():
-            from ..checkpoint import read_checkpoint
+        def after(done, phase=phase):  # `done` counts from the phase's start, also in a resumed run
+            if phase != "d_pretrain" and done % s.eval_every == 0:
+                evaluate(phase, done)
 
-            counter["n"] = read_checkpoint(sub / "checkpoint.pt")["step"]
-        phase_opts = {"G_mle": opts["G_mle"]} if phase == "mle" else (
-            {"D": opts["D"]} if phase == "d_pretrain" else {"G_pg": opts["G_pg"], "D": opts["D"]})
-        fit(step, batches, steps=steps, models=models, optimizers=phase_opts, device=device, run_dir=sub,
+        fit(step, batches, steps=steps, models=models, optimizers=_phase_optimizers(phase, opts), device=device,
+            run_dir=Path(run_dir) / phase if run_dir is not None else None, on_step=after,
             log_every=max(1, min(50, steps // 10 or 1)), ckpt_every=ckpt_every, progress=progress,
             desc=f"seed {seed}: {phase}")
         G.train(), D.train()  # fit leaves them in eval mode
