@@ -10,6 +10,7 @@ Core library: what every chapter and run is built from
     gan_zoo            chapter 03: one step for every loss of the zoo, regularisers, health diagnostics, seed batches
     checkpoint         atomic save, resume, one clear error for a corrupt, mismatched or unsafe file
     runlog             a JSON-lines metrics log that a resumed run keeps
+    loop               the one long-run loop (fit): resume, progress, log, samples, best checkpoint, lr, phases
     distributed        DistributedDataParallel around the same steps (torchrun)
     scale              COURSE_SCALE=smoke|small|full presets: numbers only, never a different code path
     errors             the errors a user can fix, printed by the command line as one line
@@ -21,7 +22,6 @@ Models: one self-contained module per model family (networks, their step and los
     models/blocks      the ResNet blocks SNGAN and SAGAN share, and the one spectral-norm helper
     models/anogan      anomaly detection with a GAN: latent search, izi_f encoder, MAE scores (chapter 12)
     models/dcgan       DCGAN, each architecture guideline switchable (chapter 02)
-    models/fit         the loop of the models whose step is not a plain GAN step
     models/graphgan    GraphGAN: node embeddings from a generator of neighbours (chapter 13)
     models/mae         the masked autoencoder, ViT encoder and decoder (chapter 07)
     models/mae_gan     the adversarial MAE, and the MAE decoder as a GAN generator (chapter 08)
@@ -46,9 +46,22 @@ Data and metrics
     features           feature networks for the metrics (the course classifier, FID's Inception when present)
     probes             a linear probe and k-NN on a frozen representation (chapter 07)
 
-Recipes: `course train NAME`, full-scale runs of the same steps (the rest: `main` of their model modules)
-    gan_runs           dcgan, sngan, wgan-gp
-    mae_run            mae, mae-finetune
+Recipes: `course train NAME`, one short module each, every one on the one loop (loop.fit)
+    recipes/           RECIPES (recipes/__init__.py): the table of `course train`, a plain dict of imported functions
+    recipes/options    the options every recipe shares: --scale, --steps, --run-dir, --device, --seed
+    recipes/gan        dcgan, sngan, wgan-gp (settings and models in gan_runs)
+    recipes/sagan      sagan (chapter 06)
+    recipes/aae        aae (chapter 04)
+    recipes/vae        vae, vae-gan (chapter 05)
+    recipes/mae        mae, mae-finetune (chapter 07; step, schedule and augmentation in mae_run)
+    recipes/pix2pix    pix2pix (chapter 09)
+    recipes/srgan      srgan (chapter 10)
+    recipes/musegan    musegan (chapter 11)
+    recipes/anogan     anogan (chapter 12)
+    recipes/seqgan     seqgan (chapter 13)
+    recipes/classifier  the course classifier behind FD, KID and precision / recall
+    gan_runs           the image GANs' settings (ARCHS), models and sampling; `course bench --toy-seeds`
+    mae_run            MAE's schedule, AdamW groups, augmentation, MFU denominator, test accuracy
     gpu_check          `course gpu-check` and `course bench`: every recipe's full-size models and step on a device
     bench_cases        each recipe as one timed case: its models at a scale's sizes and one step of its own
 

@@ -249,9 +249,11 @@ def vae(gan: bool) -> Callable[[Context], Case]:
 def _mae_model(ctx: Context, x: torch.Tensor):
     """`course train mae`'s model: its defaults at full (ViT-tiny, patch 2), a `small` MAE of the scale's width
     (patch 4) otherwise; and its batch (256 at full, the scale's otherwise)."""
+    from .recipes.mae import build_mae
+
     full = ctx.S.name == "full"
-    model = mae_run.build_mae("tiny" if full else "small", img_size=x.shape[-1], in_chans=x.shape[1],
-                              patch=2 if full else 4, width=ctx.S.width, norm_pix=False)
+    model = build_mae("tiny" if full else "small", img_size=x.shape[-1], in_chans=x.shape[1],
+                      patch=2 if full else 4, width=ctx.S.width, norm_pix=False)
     return _to(ctx, model)[0], 256 if full else ctx.S.batch_size
 
 

@@ -173,35 +173,12 @@ def cmd_notebook_sync(args) -> int:
     return 0
 
 
-# course train RECIPE: each recipe is a function main(argv) -> int in the module that defines its models' run.
-# One line a recipe; the recipe parses its own options.
-TRAIN_RECIPES: dict[str, str] = {
-    "mae": "course_lib.mae_run:pretrain_main",
-    "mae-finetune": "course_lib.mae_run:finetune_main",
-    "classifier": "course_lib.features:main",
-    "dcgan": "course_lib.gan_runs:dcgan_main",
-    "sngan": "course_lib.gan_runs:sngan_main",
-    "wgan-gp": "course_lib.gan_runs:wgan_gp_main",
-    "sagan": "course_lib.models.sagan:main",
-    "pix2pix": "course_lib.models.pix2pix:main",
-    "aae": "course_lib.models.aae:main",
-    "vae": "course_lib.models.vae:main_vae",
-    "vae-gan": "course_lib.models.vae:main_vaegan",
-    "anogan": "course_lib.models.anogan:main",
-    "srgan": "course_lib.models.srgan:main",
-    "musegan": "course_lib.models.musegan:main",
-    "seqgan": "course_lib.models.seqgan:main",
-}
-
-
 def cmd_train(args) -> int:
-    import importlib
+    from .recipes import RECIPES  # imported here: it loads torch and every model, which `course list` needs not
 
-    if args.recipe not in TRAIN_RECIPES:
-        known = ", ".join(sorted(TRAIN_RECIPES)) or "(none yet)"
-        raise UsageError(f"unknown training recipe {args.recipe!r}; recipes: {known}")
-    module, fn = TRAIN_RECIPES[args.recipe].split(":")
-    return getattr(importlib.import_module(module), fn)(args.rest)
+    if args.recipe not in RECIPES:
+        raise UsageError(f"unknown training recipe {args.recipe!r}; recipes: {', '.join(sorted(RECIPES))}")
+    return RECIPES[args.recipe](args.rest)
 
 
 def cmd_bench(args) -> int:

@@ -52,6 +52,29 @@ def shard(batch: torch.Tensor, rank: int, world: int) -> torch.Tensor:
     return batch[rank * n:(rank + 1) * n]
 
 
+class ShardedBatches:
+    """This process's shard of every global batch: all processes draw the same global batch (same seed, so
+    the same shuffling), and each keeps its own equal slice of it. One process (world 1) gets the whole batch."""
+
+    def __init__(self, batches, rank: int = 0, world: int = 1):
+        self.batches, self.rank, self.world = batches, rank, world
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        batch = next(self.batches)
+        if isinstance(batch, tuple):
+            return tuple(shard(t, self.rank, self.world) for t in batch)
+        return shard(batch, self.rank, self.world)  # (B / world, ...)
+
+    def state_dict(self) -> dict:
+        return self.batches.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.batches.load_state_dict(state)
+
+
 @torch.no_grad()
 def gather(x: torch.Tensor) -> torch.Tensor:
     """Concatenate every process's tensor (same shape on all) in rank order; identity without a group."""

@@ -16,7 +16,6 @@ Dimension key: N images, C channels, H/W height/width, F feature size, K classes
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import torch
@@ -25,7 +24,7 @@ from torch import nn
 
 from . import data
 from .checkpoint import load_checkpoint, save_checkpoint
-from .scale import get_scale, use_scale
+from .scale import get_scale
 
 # ----------------------------------------------------------------------------------------------------------
 # The course classifier
@@ -257,27 +256,6 @@ def score(net: nn.Module, real_feats: torch.Tensor, fake_feats: torch.Tensor, *,
     if verbose:
         print(f"{what:<28} {fd_name(net)}: {fd:9.3f}   {kid_name(net)}: {kid_mean:.4f} ± {kid_std:.4f}")
     return {"fd": fd, "kid": kid_mean, "kid_std": kid_std}
-
-
-# ----------------------------------------------------------------------------------------------------------
-# course train classifier --dataset NAME
-# ----------------------------------------------------------------------------------------------------------
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="course train classifier",
-                                description="Train (or reload) the course classifier used for FD / KID.")
-    p.add_argument("--dataset", default="mnist", help="mnist, fashion-mnist, cifar10")
-    p.add_argument("--steps", type=int, default=None, help="default: from the scale")
-    p.add_argument("--scale", default=None, help="smoke, small or full (default: $COURSE_SCALE or small)")
-    p.add_argument("--device", default=None)
-    p.add_argument("--retrain", action="store_true", help="train even when a cached classifier exists")
-    args = p.parse_args(argv)
-    use_scale(args.scale)
-    net = course_classifier(args.dataset, device=args.device, steps=args.steps, retrain=args.retrain)
-    print(f"{args.dataset}: test accuracy {100 * net.test_accuracy:.2f}%  "
-          f"({classifier_path(args.dataset, args.steps or classifier_steps())})")
-    return 0
 
 
 __all__ = ["CourseClassifier", "InceptionFeatures", "course_classifier", "inception", "feature_network",

@@ -1,4 +1,4 @@
-"""Devices, seeding, the two-player step, and one explicit training loop for GANs.
+"""Devices, seeding, the two-player step, and `train_gan`: that step on the one long-run loop (`loop.fit`).
 
 The step is the lesson, so it is written out in two plain functions, on two primitives:
 
@@ -9,8 +9,9 @@ The step is the lesson, so it is written out in two plain functions, on two prim
 
 Every GAN step of the package (pix2pix, SRGAN, the adversarial MAE, a critic with a penalty) is these four.
 
-`train_gan` only wraps that step with what a long run needs (bf16 autocast on CUDA, a progress bar, a metrics
-log, sample grids, checkpoints and resume). It is the same step at every scale.
+`train_gan` hands that step to `loop.fit`, which adds what a long run needs (a progress bar, a metrics log,
+sample grids, checkpoints and resume); the step runs under bf16 autocast on CUDA. It is the same step at every
+scale.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import torch
 from torch import nn
 
 from . import losses
-from .checkpoint import resume, save_checkpoint
 from .runlog import RunLog
 
 # ----------------------------------------------------------------------------------------------------------
@@ -77,20 +77,6 @@ def set_threads(n: int | None = None) -> int:
 # ----------------------------------------------------------------------------------------------------------
 # The two-player step
 # ----------------------------------------------------------------------------------------------------------
-
-
-def add_run_options(parser, run_dir_default: str) -> None:
-    """The options every `course train` recipe shares: where the run writes, the device, the seed."""
-    parser.add_argument("--run-dir", help=f"default: {run_dir_default}")
-    parser.add_argument("--device", help="default: cuda if present, else cpu")
-    parser.add_argument("--seed", type=int, default=0)
-
-
-def start_run(args) -> tuple[torch.device, Callable[[], contextlib.AbstractContextManager]]:
-    """A recipe's first three steps, from the options `add_run_options` declared: seed, device, autocast."""
-    seed_everything(args.seed)
-    device = get_device(args.device)
-    return device, autocast(device)
 
 
 def update(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
@@ -168,50 +154,29 @@ def train_gan(G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, opt_D: t
               log_every: int = 50, ckpt_every: int | None = None, sample_every: int | None = None,
               progress: bool = True, desc: str = "GAN",
               on_step: Callable[[int], None] | None = None) -> RunLog:
-    """Train for `steps` GAN steps. With `run_dir`, resume from `run_dir/checkpoint.pt` if it exists,
-    save there every `ckpt_every` steps and at the end, log to `run_dir/metrics.jsonl` and save sample grids
-    of a fixed z to `run_dir/samples/`.
+    """Train for `steps` GAN steps through the one long-run loop (`loop.fit`). With `run_dir`, resume from
+    `run_dir/checkpoint.pt` if it exists, save there every `ckpt_every` steps and at the end, log to
+    `run_dir/metrics.jsonl` and save sample grids of a fixed z to `run_dir/samples/`.
 
     `batches` yields real batches and may have `state_dict()` / `load_state_dict()` (see data.Batches), which
     the checkpoint carries so a resumed run sees the same data order as an uninterrupted one.
     """
-    from tqdm.auto import tqdm
+    from . import loop
 
     device = next(G.parameters()).device
     amp = autocast(device)
-    run_dir = Path(run_dir) if run_dir is not None else None
-    ckpt = run_dir / "checkpoint.pt" if run_dir is not None else None
-    log = RunLog(run_dir / "metrics.jsonl" if run_dir is not None else None)
     fixed_z = torch.randn(64, z_dim, generator=torch.Generator().manual_seed(1234)).to(device)  # (64, Z)
 
-    state = None if ckpt is None else resume(
-        ckpt, models={"G": G, "D": D}, optimizers={"G": opt_G, "D": opt_D}, log=log, map_location=device,
-        batches=batches if hasattr(batches, "load_state_dict") else None, verbose=False)
-    start = state["step"] if state else 0
+    def step(real):
+        return gan_step(G, D, opt_G, opt_D, real, z_dim, d_loss=d_loss, g_loss=g_loss, amp=amp)
 
-    def save(step):
-        extra = {"batches": batches.state_dict()} if hasattr(batches, "state_dict") else {}
-        save_checkpoint(ckpt, step=step, models={"G": G, "D": D}, optimizers={"G": opt_G, "D": opt_D}, extra=extra)
+    def sample(path):
+        save_samples(G, fixed_z, path)
 
-    G.train(), D.train()
-    bar = tqdm(range(start, steps), initial=start, total=steps, desc=desc, disable=not progress,
-               unit="step", mininterval=1.0)
-    for step in bar:
-        real = next(batches)
-        real = real.to(device, non_blocking=True)
-        stats = gan_step(G, D, opt_G, opt_D, real, z_dim, d_loss=d_loss, g_loss=g_loss, amp=amp)
-        done = step + 1
-        if done % log_every == 0 or done == steps:
-            row = {k: v.item() for k, v in stats.items()}
-            log.log(done, **row)
-            bar.set_postfix(loss_D=f"{row['loss_D']:.3f}", loss_G=f"{row['loss_G']:.3f}", refresh=False)
-        if run_dir is not None and sample_every and (done % sample_every == 0 or done == steps):
-            save_samples(G, fixed_z, run_dir / "samples" / f"step_{done:07d}.png")
-        if ckpt is not None and ((ckpt_every and done % ckpt_every == 0) or done == steps):
-            save(done)
-        if on_step is not None:
-            on_step(done)
-    bar.close()
+    log = loop.fit(step, batches, steps=steps, models={"G": G, "D": D}, optimizers={"G": opt_G, "D": opt_D},
+                   run_dir=run_dir, device=device, log_every=log_every, ckpt_every=ckpt_every, sample=sample,
+                   sample_every=sample_every, progress=progress, desc=desc, eval_at_end=False, verbose=False,
+                   on_step=on_step)
     return log
 
 

@@ -1,4 +1,6 @@
-"""Two CPU processes (gloo) take the same GAN steps as one process on the same global batch."""
+"""Two CPU processes (gloo) running the recipe's own training path (`recipes.gan.fit_gan`: each process a shard
+of the same global batch and of the same global noise, DDP around both players, `loop.fit`) take the same GAN
+steps as one process on the whole batch."""
 
 from __future__ import annotations
 
@@ -8,8 +10,10 @@ import socket
 import torch
 import torch.multiprocessing as mp
 
-from course_lib import distributed, losses, train
+from course_lib import data, distributed
+from course_lib.gan_runs import ARCHS
 from course_lib.models import dcgan
+from course_lib.recipes.gan import fit_gan
 
 STEPS, GLOBAL_B, Z = 3, 8, 8
 
@@ -22,19 +26,15 @@ def _setup_models():
 
 
 def _data():
-    g = torch.Generator().manual_seed(1)
-    return torch.rand(STEPS, GLOBAL_B, 1, 28, 28, generator=g) * 2 - 1, torch.randn(STEPS, GLOBAL_B, Z, generator=g)
+    return torch.rand(4 * GLOBAL_B, 1, 28, 28, generator=torch.Generator().manual_seed(1)) * 2 - 1  # (N, 1, 28, 28)
 
 
-def _run(G, D, reals, zs, rank=0, world=1):
-    opt_G = torch.optim.Adam(G.parameters(), 1e-3, betas=(0.5, 0.999))
-    opt_D = torch.optim.Adam(D.parameters(), 1e-3, betas=(0.5, 0.999))
-    for real, z in zip(reals, zs):
-        real, z = distributed.shard(real, rank, world), distributed.shard(z, rank, world)
-        fake = G(z)  # (B/world, 1, 28, 28)
-        train.d_step(D, real, fake, opt_D, losses.d_loss)
-        train.g_step(D, fake, opt_G, losses.g_loss_nonsaturating)
-    samples = distributed.gather(G(distributed.shard(zs[0], rank, world)).detach())
+def _run(G, D, x, rank=0, world=1):
+    """STEPS steps of the dcgan recipe's path on a global batch of GLOBAL_B images; the weights, and G's samples
+    of a fixed noise batch gathered over the processes in rank order."""
+    fit_gan(G, D, ARCHS["dcgan"][0], Z, x, steps=STEPS, batch=GLOBAL_B, rank=rank, world=world, progress=False)
+    z = torch.randn(GLOBAL_B, Z, generator=torch.Generator().manual_seed(2))  # (B, Z)
+    samples = distributed.gather(G(distributed.shard(z, rank, world)).detach())  # (B, 1, 28, 28)
     return torch.cat([p.detach().flatten() for p in [*G.parameters(), *D.parameters()]]), samples
 
 
@@ -44,8 +44,7 @@ def _worker(rank, world, port, out):
     torch.set_num_threads(1)
     r, w, device = distributed.setup()
     G, D = _setup_models()
-    G, D = distributed.wrap(G, device), distributed.wrap(D, device)
-    params, samples = _run(G, D, *_data(), rank=r, world=w)
+    params, samples = _run(G, D, _data(), rank=r, world=w)
     if distributed.is_main():
         torch.save({"params": params, "samples": samples}, out)
     distributed.cleanup()
@@ -57,12 +56,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def test_sharded_batches_split_the_same_global_batch():
+    x = torch.arange(16.0)
+    whole = next(data.Batches(x, batch_size=8, seed=3))
+    shards = [next(distributed.ShardedBatches(data.Batches(x, batch_size=8, seed=3), r, 2)) for r in range(2)]
+    assert torch.equal(torch.cat(shards), whole) and not torch.equal(shards[0], shards[1])
+
+
 def test_two_gloo_processes_match_one_process_on_the_global_batch(tmp_path):
     out = tmp_path / "ddp.pt"
     mp.spawn(_worker, args=(2, _free_port(), str(out)), nprocs=2, join=True)
     ddp = torch.load(out, weights_only=True)
     G, D = _setup_models()
-    params, samples = _run(G, D, *_data())
+    params, samples = _run(G, D, _data())
     assert not torch.equal(params, torch.cat([p.detach().flatten() for p in [*_setup_models()[0].parameters(),
                                                                                *_setup_models()[1].parameters()]]))
     torch.testing.assert_close(ddp["params"], params, rtol=1e-5, atol=1e-6)

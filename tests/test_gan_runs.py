@@ -7,7 +7,9 @@ import json
 import torch
 
 from course_lib import gan_runs
+from course_lib.checkpoint import read_checkpoint
 from course_lib.models import resnet_gan
+from course_lib.recipes import gan
 from course_lib.runlog import read_log
 
 
@@ -25,9 +27,10 @@ def test_resnet_gan_shapes_and_spectral_norm():
 def test_train_dcgan_checkpoints_resumes_and_keeps_the_best(tmp_path):
     args = ["--dataset", "mnist", "--width", "4", "--ckpt-every", "2", "--eval-every", "2", "--n-eval", "64",
             "--run-dir", str(tmp_path / "run")]
-    assert gan_runs.dcgan_main(args + ["--steps", "2"]) == 0
+    assert gan.dcgan(args + ["--steps", "2"]) == 0
     assert (tmp_path / "run" / "checkpoint.pt").exists() and (tmp_path / "run" / "best.pt").exists()
-    assert gan_runs.dcgan_main(args + ["--steps", "4"]) == 0  # resumes at step 2
+    assert gan.dcgan(args + ["--steps", "4"]) == 0
+    assert read_checkpoint(tmp_path / "run" / "checkpoint.pt")["extra"]["resumed_from"] == [2]
     rows = read_log(tmp_path / "run" / "metrics.jsonl")
     fd_steps = [r["step"] for r in rows if "fd" in r]
     assert fd_steps == [2, 4]

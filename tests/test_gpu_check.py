@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from course_lib import bench_cases, cli, gpu_check
+from course_lib.recipes import RECIPES
 
 
 def test_every_training_recipe_has_a_timed_case():
-    assert set(bench_cases.CASES) == set(cli.TRAIN_RECIPES)
+    assert set(bench_cases.CASES) == set(RECIPES)
 
 
 def _check(tmp_path, *args) -> dict:

@@ -1,4 +1,4 @@
-"""course train mae / mae-finetune: schedule, augmentation, and a tiny CPU run with resume."""
+"""MAE's schedule, augmentation and parameter groups, and `course train mae / mae-finetune` on a CPU with resume."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import torch
 
 from course_lib import mae_run
 from course_lib.checkpoint import read_checkpoint
+from course_lib.recipes import mae
 
 
 def test_lr_schedule():
@@ -34,15 +35,15 @@ def test_pretrain_resume_and_finetune(tmp_path, capsys):
     run = tmp_path / "mae"
     common = ["--dataset", "mnist", "--preset", "small", "--width", "32", "--patch", "7", "--n-train", "256",
               "--batch", "32", "--log-every", "2", "--ckpt-every", "2", "--eval-every", "100", "--run-dir", str(run)]
-    assert mae_run.pretrain_main(common + ["--steps", "4"]) == 0
+    assert mae.pretrain(common + ["--steps", "4"]) == 0
     assert read_checkpoint(run / "checkpoint.pt")["step"] == 4
-    assert mae_run.pretrain_main(common + ["--steps", "6"]) == 0
+    assert mae.pretrain(common + ["--steps", "6"]) == 0
     assert "resumed from" in capsys.readouterr().out
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if "loss" in r] == [2, 4, 6]
     assert any("knn_acc" in r for r in rows) and (run / "samples").is_dir()
     ft = tmp_path / "ft"
-    assert mae_run.finetune_main(["--init", str(run / "checkpoint.pt"), "--dataset", "mnist", "--n-train", "256",
+    assert mae.finetune(["--init", str(run / "checkpoint.pt"), "--dataset", "mnist", "--n-train", "256",
                                   "--batch", "32", "--steps", "2", "--eval-every", "2", "--run-dir", str(ft)]) == 0
     rows = [json.loads(line) for line in (ft / "metrics.jsonl").read_text().splitlines()]
     assert 0.0 <= rows[-1]["test_acc"] <= 1.0

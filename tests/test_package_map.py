@@ -95,7 +95,7 @@ def test_the_library_imports_no_course_tooling():
 
 
 def test_the_import_reader_sees_relative_and_absolute_imports(tmp_path):
-    f = ROOT / "models" / "sagan.py"
-    assert "data" in _imports(f) and "checkpoint" in _imports(f)  # `from .. import data`, `from ..checkpoint ...`
+    f = ROOT / "recipes" / "sagan.py"
+    assert "data" in _imports(f) and "models.sagan" in _imports(f)  # `from .. import data`, `from ..models.sagan ...`
     assert "exercises" not in {m.split(".")[-1] for m in _imports(ROOT / "data.py")}
     assert "course.exercises" in _imports(ROOT / "checks" / "ch01.py")  # `from ..course.exercises import call`

@@ -222,12 +222,13 @@ def test_mle_pretraining_lowers_oracle_nll_of_samples():
 
 
 def test_course_train_seqgan_runs_and_resumes_inside_and_across_phases(tmp_path, monkeypatch):
+    from course_lib.recipes.seqgan import main
     from course_lib.runlog import read_log
 
     monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
     args = ["--scale", "smoke", "--run-dir", "r", "--ckpt-every", "1", "--mle-steps", "4", "--d-steps", "2"]
-    assert seqgan.main([*args, "--adv-steps", "1"]) == 0
-    assert seqgan.main([*args, "--adv-steps", "3"]) == 0  # resumes in the adversarial phase at step 1
+    assert main([*args, "--steps", "1"]) == 0
+    assert main([*args, "--steps", "3"]) == 0  # resumes in the adversarial phase at step 1
     rows = read_log(tmp_path / "r" / "adversarial" / "metrics.jsonl")
     assert [r["step"] for r in rows] == [1, 2, 3]
     assert [r["step"] for r in read_log(tmp_path / "r" / "mle" / "metrics.jsonl")] == [1, 2, 3, 4]

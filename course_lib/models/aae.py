@@ -13,7 +13,6 @@ Dimension key: B batch, C channels, H/W height/width, X = C·H·W, Z latent size
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import math
 
@@ -238,73 +237,3 @@ def decode_lattice(Dec: nn.Module, lim: float, n: int = 12) -> torch.Tensor:
     t = torch.linspace(-lim, lim, n)
     zy, zx = torch.meshgrid(t.flip(0), t, indexing="ij")  # (n, n) each
     return decode(Dec, torch.stack([zx.flatten(), zy.flatten()], dim=1))  # (n·n, C, H, W)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# `course train aae`: the same step, with checkpoints, a log, sample grids and bf16 on CUDA
-# ----------------------------------------------------------------------------------------------------------
-
-
-def main(argv: list[str] | None = None) -> int:
-    from .. import data
-    from ..priors import PRIORS, get_prior
-    from ..scale import get_scale
-    from .fit import fit
-
-    S = get_scale()
-    p = argparse.ArgumentParser(prog="course train aae", description="Train an (adversarial) autoencoder.")
-    p.add_argument("--dataset", default="mnist")
-    p.add_argument("--prior", default="mixture", choices=[*PRIORS, "none"], help="'none': a plain autoencoder")
-    p.add_argument("--supervised", action="store_true",
-                   help="label-aware D, label-conditioned prior (paper §2.3, Fig. 4)")
-    p.add_argument("--z-dim", type=int, default=2)
-    p.add_argument("--hidden", type=int, default=4 * S.width)
-    p.add_argument("--steps", type=int, default=2 * S.image_steps)
-    p.add_argument("--batch-size", type=int, default=2 * S.batch_size)
-    p.add_argument("--n-train", type=int, default=S.n_train)
-    train.add_run_options(p, "<runs>/aae-<dataset>-<prior>")
-    p.add_argument("--log-every", type=int, default=S.log_every)
-    p.add_argument("--ckpt-every", type=int, default=S.ckpt_every)
-    a = p.parse_args(argv)
-    if a.supervised and a.prior in ("gaussian", "none"):
-        p.error("--supervised needs a prior with components: mixture or swiss-roll")
-
-    device, amp = train.start_run(a)  # seed, device, bf16 autocast on CUDA
-    x, y = data.load_images(a.dataset, train=True, n=a.n_train)
-    x_test, y_test = data.load_images(a.dataset, train=False, n=S.n_eval)
-    prior = None if a.prior == "none" else get_prior(a.prior)
-    if prior is not None and a.z_dim != prior.dim:
-        p.error(f"the {a.prior} prior is {prior.dim}-D; use --z-dim {prior.dim}")
-    n_classes = prior.n_classes if a.supervised else 0
-    E, Dec, D = (m.to(device) for m in build(in_shape=tuple(x.shape[1:]), z_dim=a.z_dim, hidden=a.hidden,
-                                             n_classes=n_classes))
-    opts = optimizers(E, Dec, D)
-    batches = data.Batches(x.to(device), y.to(device), batch_size=a.batch_size, seed=a.seed)
-    run_dir = data.runs_dir() / (a.run_dir or f"aae-{a.dataset}-{a.prior}{'-supervised' if a.supervised else ''}")
-
-    def step(batch):
-        xb, yb = batch
-        if prior is None:
-            return reconstruction_phase(E, Dec, xb, opts["AE"], amp)
-        return aae_step(E, Dec, D, opts, xb, prior, yb if a.supervised else None, amp)
-
-    def samples(path):
-        import torchvision
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        z = prior.sample(64, torch.Generator().manual_seed(1)) if prior is not None else torch.randn(64, a.z_dim)
-        torchvision.utils.save_image(data.to_unit(decode(Dec, z)), path, nrow=8)
-
-    log = fit(step, batches, steps=a.steps, models={"E": E, "Dec": Dec, "D": D}, optimizers=opts, device=device,
-              run_dir=run_dir, log_every=a.log_every, ckpt_every=a.ckpt_every, sample_fn=samples,
-              sample_every=a.ckpt_every, desc=f"AAE ({a.prior})")
-    z_test, z_train = encode(E, x_test), encode(E, x[:len(x_test) * 5])
-    ref = prior if prior is not None else get_prior("gaussian")
-    results = {"recon_mse": reconstruction_error(E, Dec, x_test),
-               "energy_distance": energy_distance(z_test, ref.sample(len(z_test), torch.Generator().manual_seed(0))),
-               "knn_accuracy": knn_accuracy(z_train, y[:len(z_train)], z_test, y_test)}
-    log.log(a.steps, **results)
-    for k, v in results.items():
-        print(f"{k} (test set, {a.dataset}): {v:.4f}")
-    print(f"run folder: {run_dir}")
-    return 0

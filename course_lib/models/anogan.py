@@ -231,7 +231,7 @@ def confusion_matrix(scores: torch.Tensor, labels: torch.Tensor, threshold: floa
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Training helpers shared by the notebook and `course train anogan`
+# Training functions shared by the notebook and `course train anogan` (recipes/anogan.py)
 # ----------------------------------------------------------------------------------------------------------
 
 
@@ -252,107 +252,3 @@ def train_mae(mae: nn.Module, batches, *, steps: int, lr: float = 1e-3, mask_rat
         history.append(pretrain_step(mae, opt, next(batches), mask_ratio, amp).item())
     mae.eval()
     return history
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`course train anogan`: the one-class protocol for every normal class of a dataset, three detectors each
-    (AnoGAN latent search, f-AnoGAN encoder, MAE reconstruction), AUROC per class and averaged."""
-    import argparse
-    import time
-    from pathlib import Path
-
-    from .. import data, train
-    from ..checkpoint import load_checkpoint, save_checkpoint
-    from ..runlog import RunLog
-    from .dcgan import build
-    from .mae import small_mae
-
-    p = argparse.ArgumentParser(prog="course train anogan", description=main.__doc__)
-    p.add_argument("--dataset", default="mnist", help="mnist (default), fashion-mnist or cifar10")
-    p.add_argument("--normal", default="all", help="the normal class (0-9) or 'all' (default): one run per class")
-    p.add_argument("--scale", default=None, help="smoke, small or full (default: $COURSE_SCALE)")
-    p.add_argument("--steps", type=int, help="GAN steps per class (default: the scale's image_steps)")
-    p.add_argument("--enc-steps", type=int, help="f-AnoGAN encoder steps (default: half the GAN steps)")
-    p.add_argument("--mae-steps", type=int, help="MAE steps (default: half the GAN steps)")
-    p.add_argument("--search-steps", type=int, default=None, help="latent-search steps (default: 500 as in AnoGAN, "
-                   "capped at a fifth of the GAN steps)")
-    p.add_argument("--lam", type=float, default=0.1, help="λ of the AnoGAN loss (default 0.1)")
-    p.add_argument("--width", type=int, default=None, help="DCGAN base width (default: the scale's width / 2)")
-    p.add_argument("--n-test", type=int, default=None, help="test images scored (default: the scale's n_eval)")
-    train.add_run_options(p, "<runs dir>/anogan-<dataset>")
-    args = p.parse_args(argv)
-
-    from ..scale import use_scale
-
-    S = use_scale(args.scale)
-    device = train.get_device(args.device)
-    amp = train.autocast(device)
-    info = data.DATASETS[data._canonical(args.dataset)]
-    steps = args.steps or S.image_steps
-    enc_steps, mae_steps = args.enc_steps or steps // 2, args.mae_steps or steps // 2
-    search_steps = args.search_steps or max(2, min(500, steps // 5))
-    width = args.width or S.width // 2
-    classes = range(len(info.classes)) if args.normal == "all" else [int(args.normal)]
-    run_dir = Path(args.run_dir) if args.run_dir else data.runs_dir() / f"anogan-{info.name}"
-    log = RunLog(run_dir / "metrics.jsonl")
-
-    x_all, y_all = data.load_images(info.name, train=True, n=S.n_train)  # (N, C, H, W)
-    x_test, y_test = data.load_images(info.name, train=False, n=args.n_test or S.n_eval)
-    results = {}
-    for c in classes:
-        train.seed_everything(args.seed + c)
-        cdir = run_dir / f"normal_{c}"
-        x_norm = x_all[y_all == c].to(device)  # normal training images only
-        x_val, a_val, x_te, a_te = one_class_split(x_test, y_test, c, seed=args.seed)
-        x_val, x_te = x_val.to(device), x_te.to(device)
-
-        G, D = build(z_dim=100, channels=info.channels, image_size=info.size, width=width)
-        G, D = G.to(device), D.to(device)
-        opt_G = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
-        opt_D = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
-        batches = data.Batches(x_norm, batch_size=min(S.batch_size, len(x_norm)), seed=args.seed)
-        train.train_gan(G, D, opt_G, opt_D, batches, steps=steps, z_dim=100, run_dir=cdir / "gan",
-                        log_every=S.log_every, ckpt_every=S.ckpt_every, sample_every=S.ckpt_every,
-                        desc=f"DCGAN normal={c}")
-
-        E = Encoder(z_dim=100, channels=info.channels, image_size=info.size, width=width).to(device)
-        mae = small_mae(S.width, img_size=info.size, in_chans=info.channels).to(device)
-        for name, model, fit in (("encoder", E, lambda: train_encoder(E, G, D, batches, steps=enc_steps)),
-                                 ("mae", mae, lambda: train_mae(mae, batches, steps=mae_steps, amp=amp))):
-            ckpt = cdir / f"{name}.pt"
-            if ckpt.exists():
-                load_checkpoint(ckpt, models={name: model}, map_location=device, restore_rng=False)
-            else:
-                fit()
-                save_checkpoint(ckpt, step=enc_steps if name == "encoder" else mae_steps, models={name: model})
-            model.eval()
-
-        row = {}
-        t0 = time.perf_counter()
-        scores = {}
-        for split, xs in (("val", x_val), ("test", x_te)):
-            chunks = [latent_search(G, D, xs[i:i + 1024], steps=search_steps, lam=args.lam,
-                                    generator=torch.Generator().manual_seed(args.seed))[1]
-                      for i in range(0, len(xs), 1024)]
-            scores[("AnoGAN", split)] = torch.cat(chunks).cpu()
-        row["search_ms_per_image"] = 1000 * (time.perf_counter() - t0) / (len(x_val) + len(x_te))
-        for split, xs in (("val", x_val), ("test", x_te)):
-            scores[("f-AnoGAN", split)] = izif_score(xs, G, D, E).cpu()
-            scores[("MAE", split)] = mae_score(mae, xs).cpu()
-        for det in ("AnoGAN", "f-AnoGAN", "MAE"):
-            row[f"AUROC {det}"] = auroc(scores[(det, "test")], a_te)
-            thr = choose_threshold(scores[(det, "val")], a_val)
-            cm = confusion_matrix(scores[(det, "test")], a_te, thr)
-            row[f"balanced acc {det}"] = 0.5 * (cm[0, 0] / cm[0].sum() + cm[1, 1] / cm[1].sum()).item()
-        log.log(c, **row)
-        results[c] = row
-        print(f"normal class {c} ({info.classes[c]}): " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()))
-
-    print(f"\none-class AUROC on {info.name} (test half of {len(x_test)} test images; {search_steps} search steps)")
-    print(f"{'class':>12}  {'AnoGAN':>8}  {'f-AnoGAN':>8}  {'MAE':>8}")
-    for c, row in results.items():
-        print(f"{info.classes[c]:>12}  " + "  ".join(f"{row[f'AUROC {d}']:8.3f}" for d in ("AnoGAN", "f-AnoGAN", "MAE")))
-    means = {d: sum(r[f"AUROC {d}"] for r in results.values()) / len(results) for d in ("AnoGAN", "f-AnoGAN", "MAE")}
-    print(f"{'mean':>12}  " + "  ".join(f"{means[d]:8.3f}" for d in means))
-    print(f"metrics.jsonl, checkpoints and samples in {run_dir}")
-    return 0

@@ -268,7 +268,7 @@ def generate(G: Generator, n: int, *, seed: int = 0, batch: int = 512) -> torch.
 
 
 # ----------------------------------------------------------------------------------------------------------
-# `course train musegan`
+# This chapter's sizes per scale (the notebook and `course train musegan`, recipes/musegan.py, read them)
 # ----------------------------------------------------------------------------------------------------------
 
 
@@ -280,103 +280,3 @@ def default_sizes(S) -> dict:
     return {"n_chorales": None if S.n_train is None else S.n_train // 128, "steps": S.image_steps // 2,
             "width": max(4, S.width // 4), "critic_width": max(4, S.width // 8), "batch_size": S.batch_size // 2,
             "n_eval": min(S.n_eval, 10_000)}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`course train musegan`: WGAN-GP training of MuseGAN's designs on the Bach chorales, with checkpoints and
-    resume, a metrics log, piano-roll images, MIDI samples and MuseGAN's metrics against the training data."""
-    import argparse
-    import json
-    from pathlib import Path
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from tqdm.auto import tqdm
-
-    from .. import data, gan_zoo, music, train
-    from .. import music_metrics as mm
-    from ..checkpoint import resume, save_checkpoint
-    from ..runlog import RunLog
-    from ..scale import use_scale
-
-    p = argparse.ArgumentParser(prog="course train musegan", description=main.__doc__)
-    p.add_argument("--design", default="all", choices=DESIGNS + ("all",))
-    p.add_argument("--scale", default=None, help="smoke, small or full (default: $COURSE_SCALE)")
-    p.add_argument("--steps", type=int, default=None, help="G steps per design (default: the scale's image_steps / 2)")
-    p.add_argument("--batch-size", type=int, default=None, help="default: half the scale's batch size")
-    p.add_argument("--width", type=int, default=None, help="width of each track's generator (default: scale width / 4)")
-    p.add_argument("--critic-width", type=int, default=None, help="width of each track's critic (default: width / 2)")
-    p.add_argument("--n-chorales", type=int, default=None, help="chorales parsed (default: n_train / 128; all at full)")
-    p.add_argument("--n-critic", type=int, default=5)
-    p.add_argument("--gp", type=float, default=10.0, help="λ of the gradient penalty")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--soft", action="store_true", help="let D see G's probabilities (the AAAI paper) instead of "
-                   "notes binarised with a straight-through gradient (BinaryMuseGAN)")
-    train.add_run_options(p, "<runs dir>/musegan-<scale>")
-    args = p.parse_args(argv)
-
-    S = use_scale(args.scale)
-    sizes = default_sizes(S)
-    device = train.get_device(args.device)
-    amp = train.autocast(device)
-    steps, width = args.steps or sizes["steps"], args.width or sizes["width"]
-    critic_width = args.critic_width or (max(4, width // 2) if args.width else sizes["critic_width"])
-    n_chorales = args.n_chorales or sizes["n_chorales"]
-    settings = music.RollSettings()
-    bach = music.load_bach(n_chorales, S.n_train, settings)
-    x = bach["x"]  # (B, K, N, T, P)
-    print(f"{len(bach['names'])} chorales, {len(x)} segments {tuple(x.shape[1:])}: {settings.describe()}")
-    ranges = mm.data_range(x, bach["chorale"])
-    rows = {"training data": mm.summary(mm.evaluate(x)),
-            "random rolls": mm.summary(mm.evaluate(mm.random_rolls(sizes["n_eval"], x,
-                                                                   torch.Generator().manual_seed(0))))}
-    root = Path(args.run_dir) if args.run_dir else data.runs_dir() / f"musegan-{S.name}"
-    designs = DESIGNS if args.design == "all" else (args.design,)
-    for design in designs:
-        run_dir = root / design
-        train.seed_everything(args.seed)
-        G, D = build(design, width=width, critic_width=critic_width, straight_through=not args.soft)
-        G, D = G.to(device), D.to(device)
-        opt_G, opt_D = optimizers(G, D, args.lr)
-        models, opts = {"G": G, "D": D}, {"G": opt_G, "D": opt_D}
-        batch_size = min(args.batch_size or sizes["batch_size"], len(x))
-        batches = data.Batches(x.to(device), batch_size=batch_size, seed=args.seed)
-        ckpt, log = run_dir / "checkpoint.pt", RunLog(run_dir / "metrics.jsonl")
-        state = resume(ckpt, models=models, optimizers=opts, batches=batches, log=log, map_location=device)
-        start = state["step"] if state else 0
-        penalty = lambda D, real, fake: args.gp * gradient_penalty(D, real, fake)  # noqa: E731
-
-        def evaluate_now(done: int) -> dict:
-            fake = mm.binarize(generate(G, sizes["n_eval"], seed=1))  # (n_eval, K, N, T, P)
-            s = mm.summary(mm.evaluate(fake))
-            log.log(done, **{f"metric_{k}": v for k, v in s.items()})
-            fig = music.plot_segments(fake[:8], [f"{design} #{i}" for i in range(8)], settings)
-            fig.savefig(run_dir / "samples" / f"step_{done:07d}.png", dpi=90)
-            matplotlib.pyplot.close(fig)
-            return s
-
-        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
-        bar = tqdm(range(start, steps), initial=start, total=steps, desc=design, unit="step", mininterval=1.0)
-        for step in bar:
-            stats = gan_zoo.zoo_step(G, D, opt_G, opt_D, batches, G.z_dim, d_loss=losses.d_loss_wgan,
-                                     g_loss=losses.g_loss_wgan, n_critic=args.n_critic, penalty=penalty, amp=amp)
-            done = step + 1
-            if done % S.log_every == 0 or done == steps:
-                log.log(done, **{k: float(v) for k, v in stats.items()})
-                bar.set_postfix(loss_D=f"{float(stats['loss_D']):.2f}", refresh=False)
-            if done % S.ckpt_every == 0 or done == steps:
-                save_checkpoint(ckpt, step=done, models=models, optimizers=opts,
-                                extra={"batches": batches.state_dict(), "design": design})
-                if done < steps:
-                    evaluate_now(done)
-        bar.close()
-        rows[design] = evaluate_now(steps)
-        fake = mm.binarize(generate(G, 4, seed=2))
-        for i, seg in enumerate(fake):
-            music.write_midi(seg, run_dir / "midi" / f"sample_{i}.mid", settings)
-    print(mm.table(rows, ranges))
-    result = {"rows": rows, "range": ranges, "within": {k: mm.within(v, ranges) for k, v in rows.items()}}
-    (root / "metrics.json").write_text(json.dumps(result, indent=1))
-    print(f"run folder: {root}")
-    return 0

@@ -176,7 +176,7 @@ def gammas(G: nn.Module, D: nn.Module) -> dict[str, float]:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Sampling, evaluation, and the full-scale run: `course train sagan`
+# Sampling (`course train sagan` is recipes/sagan.py)
 # ----------------------------------------------------------------------------------------------------------
 
 
@@ -196,94 +196,3 @@ def sample(G: nn.Module, n: int, *, batch_size: int = 500, seed: int = 0, amp=co
             out.append(G(z, y).float().cpu())  # (b, C, S, S)
     G.train(was_training)
     return torch.cat(out)  # (n, C, S, S)
-
-
-def evaluate(G: nn.Module, dataset: str, n: int, *, amp=contextlib.nullcontext) -> dict[str, float]:
-    """FD and KID of n samples against n training images: Inception features when its weights are present
-    ("FID (Inception)"), else the course classifier's ("FD (course classifier)")."""
-    from .. import data, features
-
-    device = next(G.parameters()).device
-    net = features.feature_network(dataset, device=device)
-    real, _ = data.load_images(dataset, train=True, n=n, seed=1)
-    f_real = features.extract_features(net, real)  # (n, F)
-    f_fake = features.extract_features(net, sample(G, n, amp=amp))  # (n, F)
-    s = features.score(net, f_real, f_fake, what=f"{n} samples", verbose=False)
-    return {features.fd_name(net): s["fd"], features.kid_name(net): s["kid"], "KID std": s["kid_std"]}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`course train sagan [options]`: the notebook's SAGAN step at any scale, with checkpoints and resume."""
-    import argparse
-    from pathlib import Path
-
-    import torchvision
-    from tqdm.auto import tqdm
-
-    from .. import data
-    from ..checkpoint import resume, save_checkpoint
-    from ..plotting import to_unit
-    from ..runlog import RunLog
-    from ..scale import use_scale
-
-    p = argparse.ArgumentParser(prog="course train sagan", description=main.__doc__)
-    p.add_argument("--dataset", default="cifar10", help="mnist, fashion-mnist or cifar10 (default)")
-    p.add_argument("--scale", default=None, help="smoke, small or full (default: $COURSE_SCALE)")
-    p.add_argument("--steps", type=int, help="G steps (default: the scale's image_steps)")
-    p.add_argument("--batch-size", type=int, help="default: the scale's batch_size")
-    p.add_argument("--width", type=int, help="channels of every block (default: the scale's width)")
-    p.add_argument("--z-dim", type=int, default=128)
-    p.add_argument("--lr-g", type=float, default=1e-4, help="TTUR: G's learning rate (default 1e-4)")
-    p.add_argument("--lr-d", type=float, default=4e-4, help="TTUR: D's learning rate (default 4e-4)")
-    p.add_argument("--no-attention", action="store_true", help="the ablation: same network, no attention")
-    p.add_argument("--conditional", action="store_true", help="conditional BN in G, projection D")
-    p.add_argument("--n-train", type=int, help="training images (default: the scale's n_train)")
-    p.add_argument("--n-eval", type=int, help="samples for FD / KID at the end (default: the scale's n_eval)")
-    train.add_run_options(p, "<runs dir>/sagan-<dataset>[-cond][-noattn]")
-    args = p.parse_args(argv)
-
-    S = use_scale(args.scale)  # exported: the feature network (course_lib.features) reads it too
-    device, amp = train.start_run(args)  # seed, device, bf16 autocast on CUDA
-    steps, bs, width = args.steps or S.image_steps, args.batch_size or S.batch_size, args.width or S.width
-    x, labels = data.load_images(args.dataset, train=True, n=args.n_train or S.n_train)  # (N, C, S, S), (N,)
-    n_classes = int(labels.max()) + 1 if args.conditional else 0
-    batches = data.Batches(x.to(device), labels.to(device), batch_size=bs, seed=args.seed)
-    kw = dict(width=width, channels=x.shape[1], attention=not args.no_attention, n_classes=n_classes)
-    G = Generator(z_dim=args.z_dim, image_size=x.shape[-1], **kw).to(device)
-    D = Discriminator(**kw).to(device)
-    opt_G, opt_D = optimizers(G, D, lr_G=args.lr_g, lr_D=args.lr_d)
-    name = f"sagan-{args.dataset}{'-cond' if n_classes else ''}{'-noattn' if args.no_attention else ''}"
-    run_dir = Path(args.run_dir) if args.run_dir else data.runs_dir() / name
-    ckpt, log = run_dir / "checkpoint.pt", RunLog(run_dir / "metrics.jsonl")
-    fixed_z = torch.randn(64, args.z_dim, generator=torch.Generator().manual_seed(1234)).to(device)  # (64, Z)
-    fixed_y = (torch.arange(64) % n_classes).to(device) if n_classes else None  # (64,)
-
-    state = resume(ckpt, models={"G": G, "D": D}, optimizers={"G": opt_G, "D": opt_D}, batches=batches, log=log,
-                   map_location=device)
-    start = state["step"] if state else 0
-
-    bar = tqdm(range(start, steps), initial=start, total=steps, desc=name, unit="step", mininterval=1.0)
-    for step in bar:
-        real, y = next(batches)
-        stats = sagan_step(G, D, opt_G, opt_D, real, y if n_classes else None, amp=amp)
-        done = step + 1
-        if done % S.log_every == 0 or done == steps:
-            row = {k: v.item() for k, v in stats.items() if not k.startswith("D_")} | gammas(G, D)
-            log.log(done, **row)
-            bar.set_postfix(loss_D=f"{row['loss_D']:.3f}", gamma_G=f"{row['gamma_G']:.3f}", refresh=False)
-        if done % S.ckpt_every == 0 or done == steps:
-            G.eval()
-            with torch.no_grad(), amp():
-                grid = G(fixed_z, fixed_y).float().cpu()  # (64, C, S, S)
-            G.train()
-            (run_dir / "samples").mkdir(parents=True, exist_ok=True)
-            torchvision.utils.save_image(to_unit(grid), run_dir / "samples" / f"step_{done:07d}.png", nrow=8)
-            save_checkpoint(ckpt, step=done, models={"G": G, "D": D}, optimizers={"G": opt_G, "D": opt_D},
-                            extra={"batches": batches.state_dict()})
-    bar.close()
-    result = evaluate(G, args.dataset, args.n_eval or S.n_eval, amp=amp)
-    log.log(steps, **{k: v for k, v in result.items()})
-    for k, v in result.items():
-        print(f"{name} step {steps}: {k} = {v:.4f}")
-    print(f"checkpoint, metrics.jsonl and samples/ in {run_dir}")
-    return 0

@@ -24,8 +24,10 @@ K = T - 1 unfinished prefixes, F discriminator features.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -293,20 +295,25 @@ def phases(s: SeqGANSizes) -> list[tuple[str, int]]:
     return [("mle", s.mle_steps), ("d_pretrain", s.d_pre_steps), ("adversarial", s.adv_steps)]
 
 
+def _phase_optimizers(phase: str, opts: dict) -> dict:
+    """The optimizers a phase updates (and its checkpoint holds)."""
+    if phase == "mle":
+        return {"G_mle": opts["G_mle"]}
+    return {"D": opts["D"]} if phase == "d_pretrain" else {"G_pg": opts["G_pg"], "D": opts["D"]}
+
+
 def run_seqgan(s: SeqGANSizes, true: Generator, data: torch.Tensor, *, seed: int = 0, run_dir=None,
                device: torch.device | str = "cpu", progress: bool = True, ckpt_every: int | None = None,
                until: str | None = None):
-    """MLE pre-training of G, pre-training of D, then alternating adversarial training, each phase a `fit` run
-    (with `run_dir`: its own checkpoint `run_dir/<phase>/checkpoint.pt`, so a run resumes inside any phase and a
-    finished phase is not redone). The oracle NLL of G's samples is logged every `eval_every` steps.
+    """MLE pre-training of G, pre-training of D, then alternating adversarial training, each phase a run of the
+    one loop (`loop.fit`; with `run_dir`: its own checkpoint `run_dir/<phase>/checkpoint.pt`, so a run resumes
+    inside any phase and a finished phase is not redone). The oracle NLL of G's samples is logged every
+    `eval_every` steps.
 
     Returns (G, D, curve, snapshot): curve = [(phase, step, oracle NLL)], snapshot = G's weights after MLE.
     `until` stops after the named phase."""
-    import copy
-    from pathlib import Path
-
-    from .fit import fit
     from .. import data as course_data
+    from ..loop import fit
 
     train.seed_everything(seed)
     G, D = (m.to(device) for m in build(s))
@@ -326,30 +333,23 @@ def run_seqgan(s: SeqGANSizes, true: Generator, data: torch.Tensor, *, seed: int
     for phase, steps in phases(s):
         per = s.d_per_adv if phase == "adversarial" else 1
         batches = course_data.Batches(data.to(device), batch_size=s.batch * per, seed=seed)
-        counter = {"n": 0}
 
-        def step(real, phase=phase, counter=counter):
+        def step(real, phase=phase):
             if phase == "mle":
-                stats = mle_step(G, real, opts["G_mle"])
-            elif phase == "d_pretrain":
-                stats = d_step(D, G, real, opts["D"])
-            else:
-                stats = pg_step(G, D, opts["G_pg"], s.batch, s.n_rollouts)
-                for chunk in real.split(s.batch):  # D then catches up on fresh samples, as in the paper
-                    stats |= d_step(D, G, chunk, opts["D"])
-            counter["n"] += 1
-            if phase != "d_pretrain" and counter["n"] % s.eval_every == 0:
-                evaluate(phase, counter["n"])
+                return mle_step(G, real, opts["G_mle"])
+            if phase == "d_pretrain":
+                return d_step(D, G, real, opts["D"])
+            stats = pg_step(G, D, opts["G_pg"], s.batch, s.n_rollouts)
+            for chunk in real.split(s.batch):  # D then catches up on fresh samples, as in the paper
+                stats |= d_step(D, G, chunk, opts["D"])
             return stats
 
-        sub = Path(run_dir) / phase if run_dir is not None else None
-        if sub is not None and (sub / "checkpoint.pt").exists():
-            from ..checkpoint import read_checkpoint
+        def after(done, phase=phase):  # `done` counts from the phase's start, also in a resumed run
+            if phase != "d_pretrain" and done % s.eval_every == 0:
+                evaluate(phase, done)
 
-            counter["n"] = read_checkpoint(sub / "checkpoint.pt")["step"]
-        phase_opts = {"G_mle": opts["G_mle"]} if phase == "mle" else (
-            {"D": opts["D"]} if phase == "d_pretrain" else {"G_pg": opts["G_pg"], "D": opts["D"]})
-        fit(step, batches, steps=steps, models=models, optimizers=phase_opts, device=device, run_dir=sub,
+        fit(step, batches, steps=steps, models=models, optimizers=_phase_optimizers(phase, opts), device=device,
+            run_dir=Path(run_dir) / phase if run_dir is not None else None, on_step=after,
             log_every=max(1, min(50, steps // 10 or 1)), ckpt_every=ckpt_every, progress=progress,
             desc=f"seed {seed}: {phase}")
         G.train(), D.train()  # fit leaves them in eval mode
@@ -371,57 +371,3 @@ def oracle_data(s: SeqGANSizes, seed: int = 0) -> tuple[Generator, torch.Tensor,
 
 def uniform_nll(vocab: int) -> float:
     return math.log(vocab)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# course train seqgan
-# ----------------------------------------------------------------------------------------------------------
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`course train seqgan [--scale full]`: the synthetic experiment (oracle LSTM, MLE, D pre-training,
-    adversarial training) with a checkpoint per phase; rerunning the command resumes where it stopped."""
-    import argparse
-    import dataclasses
-    import json
-    from pathlib import Path
-
-    from .. import data
-    from ..scale import use_scale
-
-    p = argparse.ArgumentParser(prog="course train seqgan", description=(
-        "SeqGAN's synthetic experiment: an oracle LSTM with N(0, 1) weights, MLE pre-training of G, pre-training "
-        "of D, adversarial training by policy gradient; one checkpoint per phase, resumed by rerunning."))
-    p.add_argument("--scale", default=None, help="smoke | small | full (default: $COURSE_SCALE or small)")
-    p.add_argument("--vocab", type=int, default=None)
-    p.add_argument("--seq-len", type=int, default=None)
-    p.add_argument("--mle-steps", type=int, default=None)
-    p.add_argument("--d-steps", type=int, default=None, help="D pre-training steps")
-    p.add_argument("--adv-steps", type=int, default=None)
-    p.add_argument("--ckpt-every", type=int, default=None)
-    train.add_run_options(p, "<runs>/seqgan-SCALE")
-    a = p.parse_args(argv)
-    S = use_scale(a.scale)
-    s = SIZES[S.name]
-    over = {"vocab": a.vocab, "seq_len": a.seq_len, "mle_steps": a.mle_steps, "d_pre_steps": a.d_steps,
-            "adv_steps": a.adv_steps}
-    s = dataclasses.replace(s, **{k: v for k, v in over.items() if v is not None})
-    device, _ = train.start_run(a)
-    run_dir = data.runs_dir() / (a.run_dir or f"seqgan-{S.name}")
-    true, x_train, x_test = oracle_data(s, seed=0)  # the oracle is the experiment's fixed ground truth
-    G, D, curve, snap = run_seqgan(s, true, x_train, seed=a.seed, run_dir=run_dir, device=device,
-                                   ckpt_every=a.ckpt_every or S.ckpt_every)
-    G_mle = Generator(vocab=s.vocab, emb=s.emb, hidden=s.hidden, seq_len=s.seq_len).to(device)
-    G_mle.load_state_dict(snap)
-    gen = torch.Generator(device=device).manual_seed(1)
-    true = true.to(device)
-    results = {"sizes": dataclasses.asdict(s), "oracle_entropy": entropy_rate(true), "curve": curve}
-    for name, model in (("mle", G_mle.eval()), ("seqgan", G)):
-        results[name] = {"nll_oracle": nll(true, model.sample(s.n_eval, generator=gen)),
-                         "nll_test": nll(model, x_test.to(device))}
-        print(f"{name:7} oracle NLL {results[name]['nll_oracle']:.3f}   NLL_test {results[name]['nll_test']:.3f}"
-              f"   (nats per token; oracle entropy {results['oracle_entropy']:.3f})")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "results.json").write_text(json.dumps(results, indent=1))
-    print(f"run folder: {run_dir}")
-    return 0

@@ -22,7 +22,6 @@ F discriminator feature size (2w·s·s).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 
 import torch
@@ -269,91 +268,3 @@ def reconstruct(E: nn.Module, G: nn.Module, x: torch.Tensor) -> torch.Tensor:
     out = G(E(x.to(device))[0]).float().cpu()
     E.train(was[0]), G.train(was[1])
     return out
-
-
-# ----------------------------------------------------------------------------------------------------------
-# `course train vae` and `course train vae-gan`
-# ----------------------------------------------------------------------------------------------------------
-
-
-def _parser(prog: str):
-    from ..scale import get_scale
-
-    S = get_scale()
-    p = argparse.ArgumentParser(prog=prog)
-    p.add_argument("--dataset", default="mnist", help="mnist, fashion-mnist, cifar10")
-    p.add_argument("--z-dim", type=int, default=16)
-    p.add_argument("--width", type=int, default=S.width // 4, help="base channels of the conv nets")
-    p.add_argument("--steps", type=int, default=S.image_steps)
-    p.add_argument("--batch-size", type=int, default=S.batch_size)
-    p.add_argument("--n-train", type=int, default=S.n_train)
-    p.add_argument("--n-eval", type=int, default=S.n_eval)
-    p.add_argument("--beta", type=float, default=1.0)
-    train.add_run_options(p, f"<runs dir>/{prog.split()[-1]}-<dataset>")
-    p.add_argument("--log-every", type=int, default=S.log_every)
-    p.add_argument("--ckpt-every", type=int, default=S.ckpt_every)
-    return p
-
-
-def _run(kind: str, argv: list[str] | None) -> int:
-    import torchvision
-
-    from .. import data, features
-    from .fit import fit
-
-    p = _parser(f"course train {kind}")
-    if kind == "vae-gan":
-        p.add_argument("--gamma", type=float, default=1.0, help="weight of L_llike in the decoder's loss")
-        p.add_argument("--lr", type=float, default=2e-4)
-    else:
-        p.add_argument("--lr", type=float, default=1e-3)
-    a = p.parse_args(argv)
-    device, amp = train.start_run(a)  # seed, device, bf16 autocast on CUDA
-    x, _ = data.load_images(a.dataset, train=True, n=a.n_train)  # (N, C, H, W)
-    C, H = x.shape[1], x.shape[2]
-    E, Dec, D = (m.to(device) for m in build(channels=C, size=H, z_dim=a.z_dim, width=a.width))
-    G = Generator(Dec)
-    batches = data.Batches(x.to(device), batch_size=a.batch_size, seed=a.seed)
-    run_dir = data.runs_dir() / (a.run_dir or f"{kind}-{a.dataset}")
-    if kind == "vae":
-        opts = {"VAE": torch.optim.Adam([*E.parameters(), *Dec.parameters()], lr=a.lr)}
-        models = {"E": E, "Dec": Dec}
-
-        def step(xb):
-            return vae_step(E, Dec, xb, opts["VAE"], a.beta, amp)
-    else:
-        opts = optimizers(E, G, D, lr=a.lr)
-        models = {"E": E, "Dec": Dec, "D": D}
-
-        def step(xb):
-            return vaegan_step(E, G, D, opts, xb, gamma=a.gamma, beta=a.beta, amp=amp)
-
-    def samples(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torchvision.utils.save_image(data.to_unit(generate(G, 64, a.z_dim, seed=1)), path, nrow=8)
-
-    log = fit(step, batches, steps=a.steps, models=models, optimizers=opts, device=device, run_dir=run_dir,
-              log_every=a.log_every, ckpt_every=a.ckpt_every, sample_fn=samples, sample_every=a.ckpt_every,
-              desc=kind)
-    x_test, _ = data.load_images(a.dataset, train=False, n=a.n_eval)
-    net = features.course_classifier(a.dataset, device=device)
-    fake = generate(G, len(x_test), a.z_dim, seed=0)
-    scores = features.score(net, features.extract_features(net, x_test), features.extract_features(net, fake),
-                            what=f"{kind} samples")
-    results = {"fd": scores["fd"], "kid": scores["kid"], "sharpness": sharpness(fake),
-               "sharpness_real": sharpness(x_test)}
-    if kind == "vae":
-        results |= {f"test_{k}": v for k, v in elbo(E, Dec, x_test).items()}
-    log.log(a.steps, **results)
-    for k, v in results.items():
-        print(f"{k}: {v:.4f}")
-    print(f"({features.fd_name(net)} / {features.kid_name(net)}, {len(x_test)} test images; run folder {run_dir})")
-    return 0
-
-
-def main_vae(argv: list[str] | None = None) -> int:
-    return _run("vae", argv)
-
-
-def main_vaegan(argv: list[str] | None = None) -> int:
-    return _run("vae-gan", argv)
