@@ -22,10 +22,12 @@ import torch
 from torch import nn
 
 from .. import losses, train
+from ..errors import ImageSizeError
 
 
-class SizeError(ValueError):
-    """An input the U-Net cannot take (its side is not a multiple of 2**depth)."""
+class SizeError(ImageSizeError):
+    """An input the U-Net cannot take (its side is not a multiple of 2**depth): a user error, one line from
+    the command line."""
 
 
 # ----------------------------------------------------------------------------------------------------------
