@@ -3,6 +3,8 @@ data and resumes at step 2 when asked for four, or it stops at once with the one
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -97,3 +99,34 @@ def test_a_checkpoint_of_other_sizes_is_a_clear_error(tmp_path, monkeypatch, cap
     assert cli.main([*args, "--hidden", "32", "--steps", "3"]) == 2  # argparse keeps the last --steps
     err = capsys.readouterr().err
     assert "does not match model" in err and "Traceback" not in err
+
+
+class _Parsed(Exception):
+    """Raised once a recipe's options parse: the command is understood, nothing is trained."""
+
+
+def test_every_course_train_command_the_notebooks_quote_parses(monkeypatch):
+    """The full-scale commands the chapters print for learners are accepted by the recipes as written."""
+    import argparse
+    import re
+    import shlex
+
+
+    original = argparse.ArgumentParser.parse_args
+
+    def parse_then_stop(self, args=None, namespace=None):
+        original(self, args, namespace)
+        raise _Parsed
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_then_stop)
+    root = Path(__file__).resolve().parents[1] / "notebooks"
+    commands = set()
+    for src in root.glob("[0-9][0-9]_*.py"):
+        for m in re.finditer(r"course train ([a-z0-9-]+)((?: --?[a-z0-9-]+(?: [^\s`#-][^\s`]*)?)*)",
+                             src.read_text(encoding="utf-8")):
+            commands.add((m.group(1), m.group(2).strip()))
+    assert len(commands) >= 10, commands
+    for name, rest in sorted(commands):
+        assert name in RECIPES, f"the notebooks quote `course train {name}`, which is no recipe"
+        with pytest.raises(_Parsed):
+            RECIPES[name](shlex.split(rest))

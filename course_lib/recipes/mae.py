@@ -4,9 +4,9 @@ Both run the step the notebook teaches (`mae_run.pretrain_step`: masked loss, ba
 fine-tuning step is its cross-entropy twin) on the one loop (`loop.fit`), with a warmup + cosine learning rate,
 images/s and model FLOPs utilisation (MFU) against a bf16 matmul rate measured on the same GPU.
 
-    course train mae --dataset cifar10 --preset tiny --patch 2 --epochs 800 --batch 512 --run-dir mae-c10
-    course train mae-finetune --init runs/mae-c10/checkpoint.pt --epochs 100 --run-dir mae-c10-ft
-    course train mae-finetune --epochs 100 --run-dir vit-c10-scratch          # no --init: from scratch
+    course train mae --dataset cifar10 --preset tiny --patch 2 --epochs 800 --batch 512 --run-dir runs/mae-c10
+    course train mae-finetune --init runs/mae-c10/checkpoint.pt --epochs 100 --run-dir runs/mae-c10-ft
+    course train mae-finetune --scratch --epochs 100 --run-dir runs/vit-c10-scratch   # from random weights
 """
 
 from __future__ import annotations
@@ -149,8 +149,11 @@ def _encoder(args, x: torch.Tensor) -> MAE:
 def finetune(argv: list[str] | None = None) -> int:
     p = _parser("mae-finetune", "Fine-tune an MAE encoder as a classifier (--init), or train it from scratch.")
     p.add_argument("--init", help="an MAE checkpoint written by `course train mae` (default: from scratch)")
+    p.add_argument("--scratch", action="store_true", help="say it: train the same ViT from random weights (no --init)")
     p.add_argument("--label-smoothing", type=float, default=0.1)
     args = p.parse_args(argv)
+    if args.scratch and args.init:
+        p.error("--scratch trains from random weights; it cannot take --init as well")
     r, (x, y, xt, yt), hflip, total, warmup = _start(args, "mae-finetune")
     mae = _encoder(args, x)
     n_classes = len(data.DATASETS[data._canonical(args.dataset)].classes)

@@ -2,8 +2,8 @@
 
     --scale smoke|small|full   default: $COURSE_SCALE, else small (a bad name is one clear line, exit 2)
     --steps N                  the recipe's training steps (default: from the scale)
-    --run-dir DIR              checkpoint.pt, metrics.jsonl and samples/ go here; relative to the runs folder
-                               ($COURSE_RUNS_DIR, default runs/); default: the recipe's name
+    --run-dir DIR              checkpoint.pt, metrics.jsonl and samples/ go here (a path, as given); default:
+                               the runs folder ($COURSE_RUNS_DIR, else runs/) / the recipe's name
     --device cpu|cuda|...      default: cuda if present, else cpu (under torchrun: this process's GPU)
     --seed N                   default 0
 """
@@ -29,7 +29,7 @@ def parser(recipe: str, description: str | None = None, *, steps_help: str = "th
     p = argparse.ArgumentParser(prog=f"course train {recipe}", description=description)
     p.add_argument("--scale", default=None, help="smoke | small | full (default: $COURSE_SCALE or small)")
     p.add_argument("--steps", type=int, default=None, help=f"training steps (default: {steps_help})")
-    p.add_argument("--run-dir", default=None, help=f"relative to the runs folder (default: {run_dir or recipe})")
+    p.add_argument("--run-dir", default=None, help=f"a path, as given (default: <runs folder>/{run_dir or recipe})")
     p.add_argument("--device", default=None, help="default: cuda if present, else cpu")
     p.add_argument("--seed", type=int, default=0)
     return p
@@ -59,5 +59,5 @@ def start(args, name: str, *, seed: bool = True) -> Run:
         device = torch.device(args.device)
     if seed:
         seed_everything(args.seed)
-    run_dir = data.runs_dir() / (args.run_dir or name)
+    run_dir = Path(args.run_dir) if args.run_dir else data.runs_dir() / name
     return Run(S, device, autocast(device), rank, world, args.seed, run_dir)
