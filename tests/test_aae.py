@@ -218,8 +218,8 @@ def test_course_train_aae_runs_and_resumes(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
     args = ["--prior", "mixture", "--n-train", "256", "--batch-size", "32", "--hidden", "16", "--ckpt-every", "3",
             "--log-every", "1"]
-    assert main([*args, "--steps", "3", "--run-dir", "r"]) == 0
-    assert main([*args, "--steps", "6", "--run-dir", "r"]) == 0  # resumes at step 3
+    assert main([*args, "--steps", "3", "--run-dir", str(tmp_path / "r")]) == 0
+    assert main([*args, "--steps", "6", "--run-dir", str(tmp_path / "r")]) == 0  # resumes at step 3
     rows = read_log(tmp_path / "r" / "metrics.jsonl")
     assert [r["step"] for r in rows if "loss_rec" in r] == [1, 2, 3, 4, 5, 6]
     assert "energy_distance" in rows[-1] and (tmp_path / "r" / "samples" / "step_0000006.png").exists()

@@ -94,7 +94,7 @@ def test_a_bad_scale_is_one_line(capsys):
 
 def test_a_checkpoint_of_other_sizes_is_a_clear_error(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
-    args = ["train", "aae", "--scale", "smoke", "--run-dir", "r", "--steps", "2", *TINY["aae"][:4]]
+    args = ["train", "aae", "--scale", "smoke", "--run-dir", str(tmp_path / "r"), "--steps", "2", *TINY["aae"][:4]]
     assert cli.main([*args, "--hidden", "16"]) == 0
     assert cli.main([*args, "--hidden", "32", "--steps", "3"]) == 2  # argparse keeps the last --steps
     err = capsys.readouterr().err

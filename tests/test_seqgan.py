@@ -226,7 +226,7 @@ def test_course_train_seqgan_runs_and_resumes_inside_and_across_phases(tmp_path,
     from course_lib.runlog import read_log
 
     monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
-    args = ["--scale", "smoke", "--run-dir", "r", "--ckpt-every", "1", "--mle-steps", "4", "--d-steps", "2"]
+    args = ["--scale", "smoke", "--run-dir", str(tmp_path / "r"), "--ckpt-every", "1", "--mle-steps", "4", "--d-steps", "2"]
     assert main([*args, "--steps", "1"]) == 0
     assert main([*args, "--steps", "3"]) == 0  # resumes in the adversarial phase at step 1
     rows = read_log(tmp_path / "r" / "adversarial" / "metrics.jsonl")
