@@ -488,6 +488,17 @@ claim("grid_saturating_vs_non_saturating",
 measured("ring_mode_share", 100 * share["ring"], unit="%")
 measured("grid_mode_share", 100 * share["grid"], unit="%")
 
+
+def seeds_agree(a, b, what):
+    """Three seeds allow a conclusion only when every seed's difference a - b has the same sign."""
+    diffs = [x - y for x, y in zip(a, b)]
+    agree = all(d > 0 for d in diffs) or all(d < 0 for d in diffs)
+    print(f"{what}, per seed: {diffs}: " + ("all seeds agree" if agree else "the seeds disagree: no evidence either way"))
+
+
+seeds_agree(modes["ring", "non-saturating"], modes["ring", "saturating"], "ring modes, non-saturating minus saturating")
+seeds_agree(modes["grid", "non-saturating"], modes["grid", "saturating"], "grid modes, non-saturating minus saturating")
+
 # %% [markdown]
 # Read the snapshots from left to right to see where $G$'s mass goes as $D$ learns to reject it. Over three seeds
 # (mean ± sd; every value is in the printout), on the ring the saturating loss recovers
@@ -500,19 +511,20 @@ measured("grid_mode_share", 100 * share["grid"], unit="%")
 # What to take from it, at this budget ({rec:ring_mode_share:.0f} % of the ring's modes recovered over all runs,
 # {rec:grid_mode_share:.0f} % of the grid's):
 #
-# * **The seed matters as much as the loss.** The three non-saturating ring runs range from
-#   {rec:ring_non_saturating_worst} to {rec:ring_non_saturating_best} modes: one seed can fail entirely where the
-#   others nearly succeed. One run is one sample; a comparison needs several.
+# * **The seed matters.** The three non-saturating ring runs range from
+#   {rec:ring_non_saturating_worst} to {rec:ring_non_saturating_best} modes, and the same code and seeds can give
+#   other counts on another CPU (training amplifies differences in floating-point rounding). One run is one
+#   sample; a comparison needs several.
 # * **The grid is much harder than the ring**, and `small`'s two thousand G steps leave the grid runs far from
 #   covering it: most samples still lie between modes. (The full scale trains six times longer; chapter 03
 #   measures how much each recipe recovers in the same budget.)
 # * **Missed modes are missed entirely.** In the final panels a missed mode has no samples near it rather than a
 #   blur over it, as the reverse KL of §3 predicts; the off-mode samples form the bridges a continuous map from a
 #   Gaussian has to draw between modes.
-# * **No evidence either way between the two losses on these toys.** The saturating loss's gradient vanishes
-#   only while D confidently rejects the fakes (§3), and on a 2-D target D does not stay that confident; the
-#   differences between the two losses here are within the spread of three seeds. The non-saturating loss is the
-#   safe default where D *can* win early, as on images (§6, chapter 02).
+# * **Between the two losses, conclude only what every seed agrees on** (the two lines printed above). The
+#   saturating loss's gradient vanishes only while D confidently rejects the fakes (§3), and on a 2-D target D
+#   does not always stay that confident, so these toys may or may not separate the losses at this budget. The
+#   non-saturating loss is the safe default where D *can* win early, as on images (§6, chapter 02).
 #
 # Chapter 03 compares the losses and the tricks meant to help (Wasserstein, hinge, spectral norm, R1) on the grid.
 #
