@@ -67,17 +67,11 @@ def images(ctx: Context, dataset: str, shape: tuple[int, ...], n: int) -> tuple[
     return _on(ctx, x), y.to(ctx.device), f"{SPEED_ONLY} {tuple(shape)} ({dataset} is not on disk)"
 
 
-def _update(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-
-
 def classify_step(net: nn.Module, opt, x: torch.Tensor, y: torch.Tensor, amp, label_smoothing: float = 0.0):
     """The supervised step of `course train classifier` and `course train mae-finetune`: cross-entropy, Adam(W)."""
     with amp():
         loss = F.cross_entropy(net(x), y, label_smoothing=label_smoothing)
-    _update(opt, loss)
+    train.update(opt, loss)
     return {"loss": loss.detach()}
 
 
@@ -90,7 +84,9 @@ def zoo_gan(arch: str) -> Callable[[Context], Case]:
 
     def build(ctx: Context) -> Case:
         S, recipe = ctx.S, gan_runs.ARCHS[arch][0]
-        width = max(8, S.width // 4)  # course train's default
+        from .recipes.gan import sizes
+
+        width = sizes(S)["width"]  # course train's default
         x, _, where = images(ctx, "cifar10", (3, 32, 32), 8 * S.batch_size)
         G, D, z_dim = gan_runs.build_models(arch, channels=x.shape[1], image_size=x.shape[-1], width=width)
         G, D = _to(ctx, G, D)
@@ -125,16 +121,18 @@ def anogan(ctx: Context) -> Case:
     """The DCGAN of `course train anogan` (width = the scale's width / 2) and `train.gan_step`, as `train_gan`
     runs it; the latent search, the encoder and the MAE of the recipe are not timed."""
     from .models import dcgan
+    from .recipes.anogan import sizes
 
     S = ctx.S
+    width = sizes(S)["width"]
     x, _, where = images(ctx, "mnist", (1, 28, 28), 8 * S.batch_size)
-    G, D = _to(ctx, *dcgan.build(z_dim=100, channels=x.shape[1], image_size=x.shape[-1], width=S.width // 2))
+    G, D = _to(ctx, *dcgan.build(z_dim=100, channels=x.shape[1], image_size=x.shape[-1], width=width))
     opt_G = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
     opt_D = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
     batches = data.Batches(x, batch_size=S.batch_size, seed=0)
     Gw, Dw = ctx.wrap(G), ctx.wrap(D)
     return Case({"G": G, "D": D}, lambda: train.gan_step(Gw, Dw, opt_G, opt_D, next(batches), 100, amp=ctx.amp),
-                S.batch_size, where, {"width": S.width // 2})
+                S.batch_size, where, {"width": width})
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -176,17 +174,17 @@ def srgan(ctx: Context) -> Case:
     is the recipe's fallback (a rotation net) with random weights: the same cost as a trained one."""
     from . import sr_data
     from .models import srgan as m
+    from .recipes.srgan import sizes
 
-    S = ctx.S
-    width = S.width // 4
+    size = sizes(ctx.S)
     n = 4 * 16
     if sr_data.sr_folder("bsd68").is_dir():
         hr, where = sr_data.random_crops(sr_data.load_hr_images("bsd68"), n, 96, seed=0), "bsd68 crops (real)"
     else:
         hr, where = torch.rand(n, 3, 96, 96), f"{SPEED_ONLY} (3, 96, 96) HR crops (bsd68 is not on disk)"
     lr = sr_data.downsample(hr, 4)  # (n, 3, 24, 24)
-    G = m.SRResNet(width=width, n_blocks=max(1, width // 4))
-    D, phi = m.Discriminator(width=max(8, width // 2)), m.RotationNet().eval().requires_grad_(False)
+    G = m.SRResNet(width=size["width"], n_blocks=size["blocks"])
+    D, phi = m.Discriminator(width=size["d_width"]), m.RotationNet().eval().requires_grad_(False)
     G, D, phi = _to(ctx, G, D, phi)
     opt_G = torch.optim.Adam(G.parameters(), lr=1e-4)
     opt_D = torch.optim.Adam(D.parameters(), lr=1e-4)
@@ -194,7 +192,7 @@ def srgan(ctx: Context) -> Case:
     Gw, Dw = ctx.wrap(G), ctx.wrap(D)
     return Case({"G": G, "D": D}, lambda: m.srgan_step(Gw, Dw, phi, opt_G, opt_D, *next(batches), w_mse=0.1,
                                                        amp=ctx.amp), 16, where,
-                {"width": width, "blocks": max(1, width // 4), "phi": "rotation net, random weights"})
+                {"width": size["width"], "blocks": size["blocks"], "phi": "rotation net, random weights"})
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -205,9 +203,10 @@ def aae(ctx: Context) -> Case:
     """`course train aae`'s defaults: hidden = 4 x the scale's width, batch = 2 x its batch, the mixture prior."""
     from .models import aae as m
     from .priors import get_prior
+    from .recipes.aae import sizes
 
     S = ctx.S
-    batch, hidden = 2 * S.batch_size, 4 * S.width
+    batch, hidden = sizes(S)["batch"], sizes(S)["hidden"]
     x, _, where = images(ctx, "mnist", (1, 28, 28), 8 * batch)
     E, Dec, D = _to(ctx, *m.build(in_shape=tuple(x.shape[1:]), z_dim=2, hidden=hidden))
     opts, prior = m.optimizers(E, Dec, D), get_prior("mixture")
@@ -223,10 +222,11 @@ def vae(gan: bool) -> Callable[[Context], Case]:
 
     def build(ctx: Context) -> Case:
         from .models import vae as m
+        from .recipes.vae import sizes
 
-        S = ctx.S
+        S, width = ctx.S, sizes(ctx.S)["width"]
         x, _, where = images(ctx, "mnist", (1, 28, 28), 8 * S.batch_size)
-        E, Dec, D = _to(ctx, *m.build(channels=x.shape[1], size=x.shape[2], z_dim=16, width=S.width // 4))
+        E, Dec, D = _to(ctx, *m.build(channels=x.shape[1], size=x.shape[2], z_dim=16, width=width))
         batches = data.Batches(x, batch_size=S.batch_size, seed=0)
         Ew = ctx.wrap(E)
         if gan:
@@ -238,7 +238,7 @@ def vae(gan: bool) -> Callable[[Context], Case]:
             opt, Decw = torch.optim.Adam([*E.parameters(), *Dec.parameters()], lr=1e-3), ctx.wrap(Dec)
             step = lambda: m.vae_step(Ew, Decw, next(batches), opt, 1.0, ctx.amp)  # noqa: E731
             models = {"E": E, "Dec": Dec}
-        return Case(models, step, S.batch_size, where, {"width": S.width // 4, "z_dim": 16})
+        return Case(models, step, S.batch_size, where, {"width": width, "z_dim": 16})
     return build
 
 

@@ -11,6 +11,12 @@ from ..priors import PRIORS, get_prior
 from . import options
 
 
+
+def sizes(S) -> dict:
+    """The default hidden width and batch at scale S (one place: the recipe and `course bench` read them)."""
+    return {"hidden": 4 * S.width, "batch": 2 * S.batch_size}
+
+
 def _parser():
     p = options.parser("aae", "Train an (adversarial) autoencoder.", steps_help="twice the scale's image_steps",
                        run_dir="aae-DATASET-PRIOR[-supervised]")
@@ -42,9 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     x_test, y_test = data.load_images(a.dataset, train=False, n=S.n_eval)
     n_classes = prior.n_classes if a.supervised else 0
     E, Dec, D = (m.to(device) for m in build(in_shape=tuple(x.shape[1:]), z_dim=a.z_dim,
-                                             hidden=a.hidden or 4 * S.width, n_classes=n_classes))
+                                             hidden=a.hidden or sizes(S)["hidden"], n_classes=n_classes))
     opts = optimizers(E, Dec, D)
-    batches = data.Batches(x.to(device), y.to(device), batch_size=a.batch_size or 2 * S.batch_size, seed=a.seed)
+    batches = data.Batches(x.to(device), y.to(device), batch_size=a.batch_size or sizes(S)["batch"], seed=a.seed)
 
     def step(batch):
         xb, yb = batch

@@ -20,6 +20,12 @@ from . import options
 DETECTORS = ("AnoGAN", "f-AnoGAN", "MAE")
 
 
+
+def sizes(S) -> dict:
+    """The DCGAN's default width at scale S (one place: the recipe and `course bench` read it)."""
+    return {"width": S.width // 2}
+
+
 def _parser():
     p = options.parser("anogan", __doc__.split("\n\n")[0], steps_help="the scale's image_steps, per class",
                        run_dir="anogan-DATASET")
@@ -39,7 +45,7 @@ def _models(c: int, x_norm, info, a, r: options.Run, cdir):
     """Class c's DCGAN (on the loop, resumable), f-AnoGAN encoder and MAE (short fits, saved when done)."""
     S, device = r.scale, r.device
     steps = a.steps or S.image_steps
-    width = a.width or S.width // 2
+    width = a.width or sizes(S)["width"]
     G, D = (m.to(device) for m in build(z_dim=100, channels=info.channels, image_size=info.size, width=width))
     opt_G = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
     opt_D = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))

@@ -23,6 +23,12 @@ from ..gan_runs import ARCHS, build_models, generate
 from . import options
 
 
+
+def sizes(S) -> dict:
+    """The recipe's default sizes at scale S (one place: the recipe and `course bench` read them)."""
+    return {"width": max(8, S.width // 4)}
+
+
 def make_step(G, D, opt_G, opt_D, recipe: gan_zoo.Recipe, z_dim: int, *, amp=contextlib.nullcontext,
               rank: int = 0, world: int = 1):
     """The step `loop.fit` calls on a group of n_critic real batches (this process's shards). The noise, and the
@@ -95,7 +101,7 @@ def run(arch: str, argv: list[str] | None) -> int:
     eval_every = args.eval_every or S.ckpt_every
     x, _ = data.load_images(info.name, train=True, n=S.n_train)  # (N, C, H, W) in [-1, 1]; missing data stops here
     train.seed_everything(args.seed)
-    width = args.width or max(8, S.width // 4)
+    width = args.width or sizes(S)["width"]
     G, D, z_dim = build_models(arch, channels=info.channels, image_size=info.size, width=width)
     cuda = r.device.type == "cuda"
     x = x.to(r.device, memory_format=torch.channels_last if cuda else torch.contiguous_format)

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .. import data, loop
+from .. import data, loop, train
 from ..checkpoint import load_checkpoint, read_checkpoint
 from ..mae_run import augment, evaluate, lr_at, measure_matmul_tflops, param_groups, pretrain_step
 from ..models.mae import MAE, PRESETS, ViTClassifier, classifier_train_flops, mae_train_flops, small_mae
@@ -168,9 +168,7 @@ def finetune(argv: list[str] | None = None) -> int:
         xb, yb = batch
         with r.amp():
             loss = F.cross_entropy(step_model(augment(xb, pad, hflip, aug_g)), yb, label_smoothing=args.label_smoothing)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        train.update(opt, loss)
         return {"loss": loss.detach(), "lr": torch.tensor(opt.param_groups[0]["lr"])}
 
     def test_accuracy(done):

@@ -15,6 +15,14 @@ from . import options
 MAX_CROPS = 10_000  # default crops held in memory at once (a CPU run at full stays within a few GB)
 
 
+
+def sizes(S, width: int | None = None, blocks: int | None = None) -> dict:
+    """SRResNet's width and residual blocks and D's width: defaults from scale S, or from a given width (one
+    place: the recipe and `course bench` read them)."""
+    width = width or S.width // 4
+    return {"width": width, "blocks": blocks or max(1, width // 4), "d_width": max(8, width // 2)}
+
+
 def _parser():
     p = options.parser("srgan", __doc__.split("\n\n")[0], steps_help="SRResNet steps: the scale's image_steps")
     p.add_argument("--train-dir", default="bsd68", help="bsd68 (default), or a folder of HR images (DIV2K)")
@@ -49,16 +57,16 @@ def main(argv: list[str] | None = None) -> int:
     a = _parser().parse_args(argv)
     r = options.start(a, "srgan")
     S, device = r.scale, r.device
-    width = a.width or S.width // 4
+    size = sizes(S, a.width, a.blocks)
     pre_steps = a.steps or S.image_steps
     gan_steps = a.gan_steps or max(1, pre_steps // 2)
     n_crops = a.n_crops or min(S.n_train or MAX_CROPS, MAX_CROPS)
     pool = sr_data.load_hr_images(a.train_dir)
     crops = sr_data.random_crops(pool, n_crops, a.patch, seed=a.seed).to(device)  # (N, 3, P, P)
-    evaluate_now = _evaluator(G := SRResNet(width=width, n_blocks=a.blocks or max(1, width // 4)).to(device),
+    evaluate_now = _evaluator(G := SRResNet(width=size["width"], n_blocks=size["blocks"]).to(device),
                               {name: sr_data.load_hr_images(name) for name in a.eval.split(",") if name},
                               RunLog(r.run_dir / "metrics.jsonl"), r)
-    D = Discriminator(width=max(8, width // 2)).to(device)
+    D = Discriminator(width=size["d_width"]).to(device)
     batches = data.Batches(crops, batch_size=min(a.batch_size, len(crops)), seed=a.seed)
     hr4 = crops[:4]  # (4, 3, P, P): the sample grids' crops
 

@@ -11,6 +11,12 @@ from ..models.vae import Generator, build, elbo, generate, optimizers, sharpness
 from . import options
 
 
+
+def sizes(S) -> dict:
+    """The default conv width at scale S (one place: the recipe and `course bench` read it)."""
+    return {"width": S.width // 4}
+
+
 def _parser(kind: str):
     p = options.parser(kind, __doc__.split("\n\n")[0], run_dir=f"{kind}-DATASET")
     p.add_argument("--dataset", default="mnist", help="mnist, fashion-mnist, cifar10")
@@ -44,7 +50,7 @@ def run(kind: str, argv: list[str] | None) -> int:
     S, device = r.scale, r.device
     x, _ = data.load_images(a.dataset, train=True, n=a.n_train or S.n_train)  # (N, C, H, W)
     E, Dec, D = (m.to(device) for m in build(channels=x.shape[1], size=x.shape[2], z_dim=a.z_dim,
-                                             width=a.width or S.width // 4))
+                                             width=a.width or sizes(S)["width"]))
     G = Generator(Dec)
     step, models, opts = _step(kind, E, Dec, D, G, a, r.amp)
     batches = data.Batches(x.to(device), batch_size=a.batch_size or S.batch_size, seed=a.seed)
